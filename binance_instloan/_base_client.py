@@ -1,0 +1,415 @@
+"""The request pipeline shared by every endpoint coroutine.
+
+limiter -> clock -> sign -> send -> classify -> (retry policy decides) -> parsed JSON
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Any, Final, Protocol
+
+import httpx
+
+from ._clock import ServerClock
+from ._constants import (
+    CLOCK_REFRESH_SECONDS,
+    DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_POOL_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_RECV_WINDOW_MS,
+    DEFAULT_WRITE_TIMEOUT,
+    ENDPOINTS,
+    MAX_RECV_WINDOW_MS,
+    Endpoint,
+)
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    ClientClosedError,
+    ConfigurationError,
+    InstLoanError,
+    IPBannedError,
+    OutcomeUnknownError,
+    RateLimitError,
+    ServerError,
+)
+from ._limiter import LimiterState, Permit, RateLimiter, RateLimits
+from ._response import (
+    DEFAULT_RETRY_AFTER,
+    SERVICE_UNAVAILABLE_MSG,
+    UNKNOWN_OUTCOME_CODES,
+    NonJSONBody,
+    ResponseInfo,
+    error_from_response,
+    is_error_body,
+    parse_body,
+    used_weight,
+)
+from ._retry import GiveUp, RetryPolicy
+from ._signing import Signer, encode_params, load_signer
+from ._transport import (
+    Backend,
+    build_request,
+    check_base_url,
+    create_http_client,
+    provably_not_sent,
+)
+from ._types import NOT_GIVEN, NotGiven
+
+logger = logging.getLogger("binance_instloan")
+
+_CAPTURE: contextvars.ContextVar[list[ResponseInfo] | None] = contextvars.ContextVar(
+    "binance_instloan_capture", default=None
+)
+
+# How to find out what happened to a write whose answer was lost.
+_HOW_TO_CHECK: Final = {
+    "borrow": "await client.resolve_outcome(err), or look for the BORROW in "
+    "get_borrow_repay_records(type='BORROW', group_id=..., asset=...) around sent_at_ms and "
+    "compare get_ltv_details() liabilities",
+    "repay": "await client.resolve_outcome(err), or look for the REPAY in "
+    "get_borrow_repay_records(type='REPAY', group_id=..., asset=...) around sent_at_ms "
+    "(the amount repaid may be smaller than requested)",
+    "transfer_out": "await client.resolve_outcome(err), or compare get_ltv_details() "
+    "(maxTransferOutAmount, wallet equity) and the account's spot balance with before",
+    "edit_member": "await client.resolve_outcome(err), or see whether the e-mail is a member "
+    "in get_active_risk_units()",
+    "close_risk_unit": "await client.resolve_outcome(err), or see whether the unit is in "
+    "get_closed_risk_units() rather than get_active_risk_units()/get_ltv_details()",
+}
+
+
+class Limiter(Protocol):
+    """What the client needs from a rate limiter (in-process or shared)."""
+
+    async def acquire(self, bucket: str, weight: int) -> Permit: ...
+
+    def pause_bucket(self, bucket: str, retry_after: float | None) -> None: ...
+
+    def ban(self, retry_after: float | None) -> None: ...
+
+    def state(self) -> LimiterState: ...
+
+
+def _timeout(value: float | httpx.Timeout | NotGiven | None) -> httpx.Timeout:
+    if isinstance(value, NotGiven):
+        return httpx.Timeout(
+            connect=DEFAULT_CONNECT_TIMEOUT, read=DEFAULT_READ_TIMEOUT,
+            write=DEFAULT_WRITE_TIMEOUT, pool=DEFAULT_POOL_TIMEOUT,
+        )
+    if isinstance(value, httpx.Timeout):
+        return value
+    if value is None:
+        return httpx.Timeout(None)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigurationError(
+            f"timeout must be positive seconds or an httpx.Timeout, not {value!r}"
+        )
+    return httpx.Timeout(float(value))
+
+
+def _mask(api_key: str | None) -> str:
+    if not api_key:
+        return "None"
+    return f"'{api_key[:4]}…{api_key[-3:]}'" if len(api_key) > 10 else "'…'"
+
+
+class BaseClient:
+    """Construction, lifecycle and the signed request pipeline."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        *,
+        private_key: str | bytes | os.PathLike[str] | None = None,
+        private_key_password: str | bytes | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        recv_window: int = DEFAULT_RECV_WINDOW_MS,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        rate_limits: RateLimits | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        backend: Backend = "httpx",
+        limiter: Limiter | None = None,
+    ) -> None:
+        api_key = api_key if api_key is not None else os.environ.get("BINANCE_API_KEY")
+        if api_secret is None and private_key is None:
+            api_secret = os.environ.get("BINANCE_API_SECRET") or None
+            if api_secret is None:
+                private_key = os.environ.get("BINANCE_PRIVATE_KEY") or None
+        if not api_key:
+            raise ConfigurationError(
+                "no API key: pass api_key= or set BINANCE_API_KEY (with BINANCE_API_SECRET or "
+                "BINANCE_PRIVATE_KEY)"
+            )
+        if isinstance(recv_window, bool) or not isinstance(recv_window, int) or not (
+            1 <= recv_window <= MAX_RECV_WINDOW_MS
+        ):
+            raise ConfigurationError(
+                f"recv_window must be an int from 1 to {MAX_RECV_WINDOW_MS} ms, not {recv_window!r}"
+            )
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigurationError(f"max_retries must be an int >= 0, not {max_retries!r}")
+        if http_client is not None and transport is not None:
+            raise ConfigurationError("pass http_client or transport, not both")
+        self._signer: Signer = load_signer(
+            api_secret=api_secret, private_key=private_key,
+            private_key_password=private_key_password,
+        )
+        self._api_key = api_key
+        self._base_url = check_base_url(base_url)
+        self._recv_window = str(recv_window)
+        self._timeout = _timeout(timeout)
+        self._max_retries = max_retries
+        self._owns_http = http_client is None
+        self._http = http_client or create_http_client(
+            backend=backend, transport=transport, timeout=self._timeout
+        )
+        self._closed = False
+        self._clock = ServerClock(self._fetch_server_time, refresh_seconds=CLOCK_REFRESH_SECONDS)
+        self.rate_limits = rate_limits or RateLimits()
+        self._limiter: Limiter = limiter or RateLimiter(
+            self.rate_limits,
+            now=self._clock.now,
+            uncertainty=lambda: self._clock.uncertainty_ms / 1000.0,
+        )
+        self._retry = RetryPolicy(max_retries=max_retries, sleep=asyncio.sleep)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(api_key={_mask(self._api_key)}, "
+            f"signer={self._signer.key_type}, base_url={self._base_url!r})"
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> BaseClient:
+        self._ensure_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close what the client owns. A user-supplied ``http_client`` is left open."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_http:
+            await self._http.aclose()
+
+    close = aclose
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError(
+                "this client is closed; create a new AsyncInstLoanClient (or use it inside "
+                "`async with`)"
+            )
+
+    # -- introspection -----------------------------------------------------------------------
+
+    def rate_limit_state(self) -> LimiterState:
+        """A read-only view of the limiter: used weight per bucket, pauses, bans."""
+        return self._limiter.state()
+
+    @property
+    def clock_offset_ms(self) -> float:
+        """Server time minus local time, as last learned from ``GET /api/v3/time``."""
+        return self._clock.offset_ms
+
+    @contextlib.contextmanager
+    def capture_responses(self) -> Iterator[list[ResponseInfo]]:
+        """Collect a :class:`ResponseInfo` (status, used weight, headers) for each call made
+        inside the block by this task (and tasks it starts), without racing other tasks::
+
+            with client.capture_responses() as seen:
+                await client.get_ltv_details()
+            print(seen[-1].used_weight)
+        """
+        seen: list[ResponseInfo] = []
+        token = _CAPTURE.set(seen)
+        try:
+            yield seen
+        finally:
+            _CAPTURE.reset(token)
+
+    # -- the pipeline --------------------------------------------------------------------------
+
+    async def _fetch_server_time(self) -> int:
+        body = await self._send_once(ENDPOINTS["server_time"], (), attempt_no=1)
+        if not isinstance(body, dict) or not isinstance(body.get("serverTime"), int):
+            raise APIConnectionError(
+                f"GET /api/v3/time returned an unexpected body: {body!r}",
+                method="GET", path="/api/v3/time",
+            )
+        return int(body["serverTime"])
+
+    async def _call(self, endpoint: Endpoint, params: Sequence[tuple[str, str]] = ()) -> Any:
+        """Send one API call with retries; return the parsed JSON body."""
+        self._ensure_open()
+        attempts = 0
+
+        async def attempt() -> Any:
+            nonlocal attempts
+            attempts += 1
+            return await self._send_once(endpoint, params, attempt_no=attempts)
+
+        return await self._retry.run(attempt, is_write=endpoint.is_write)
+
+    async def _send_once(
+        self, endpoint: Endpoint, params: Sequence[tuple[str, str]], *, attempt_no: int,
+    ) -> Any:
+        method, path = endpoint.method, endpoint.path
+        self._ensure_open()
+        if endpoint.signed:
+            try:
+                await self._clock.ensure_synced()
+            except APIConnectionError as exc:
+                # The call itself was not sent, whatever happened to the time request.
+                exc.request_sent = False
+                raise
+        try:
+            permit = await self._limiter.acquire(endpoint.bucket, endpoint.weight)
+        except RateLimitError as exc:
+            raise GiveUp(exc) from exc
+        response: httpx.Response | None = None
+        sent_params: dict[str, str] = dict(params)
+        sent_at_ms = 0
+        clock_generation = self._clock.generation
+        try:
+            if endpoint.signed:
+                sent_at_ms = self._clock.now_ms()
+                sent_params["recvWindow"] = self._recv_window
+                sent_params["timestamp"] = str(sent_at_ms)
+                encoded = encode_params(
+                    [*params, ("recvWindow", self._recv_window), ("timestamp", str(sent_at_ms))]
+                )
+                encoded = f"{encoded}&signature={self._signer.sign(encoded)}"
+            else:
+                encoded = encode_params(params)
+            request = build_request(
+                self._http, method=method, url=self._base_url + path, encoded=encoded,
+                api_key=self._api_key if endpoint.signed else None, timeout=self._timeout,
+            )
+            try:
+                response = await self._http.send(request)
+            except RuntimeError as exc:
+                if self._http.is_closed:
+                    raise ClientClosedError(
+                        "the HTTP client was closed; create a new client"
+                    ) from exc
+                raise
+        except httpx.TransportError as exc:
+            permit.release()
+            raise self._transport_failure(
+                exc, endpoint, sent_params, sent_at_ms
+            ) from exc
+        except BaseException:
+            permit.release()
+            raise
+        permit.release(used_weight=used_weight(response.headers, endpoint.budget.value))
+        return await self._handle(
+            endpoint, response, sent_params, sent_at_ms, attempt_no, clock_generation
+        )
+
+    def _transport_failure(
+        self, exc: httpx.TransportError, endpoint: Endpoint, sent: dict[str, str],
+        sent_at_ms: int,
+    ) -> InstLoanError:
+        method, path = endpoint.method, endpoint.path
+        not_sent = provably_not_sent(exc)
+        logger.debug("%s %s failed: %s (request %s)", method, path, type(exc).__name__,
+                     "not sent" if not_sent else "may have been sent")
+        if endpoint.is_write and not not_sent:
+            return self._outcome_unknown(
+                endpoint, sent, sent_at_ms,
+                f"{type(exc).__name__} after the request may have been sent",
+            )
+        cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+        return cls(
+            f"{method} {path}: {type(exc).__name__}: {exc or 'no details'}",
+            method=method, path=path, request_sent=not not_sent,
+        )
+
+    def _outcome_unknown(
+        self, endpoint: Endpoint, sent: dict[str, str], sent_at_ms: int, reason: str,
+        *, status_code: int | None = None, code: int | None = None,
+    ) -> OutcomeUnknownError:
+        return OutcomeUnknownError(
+            reason, method=endpoint.method, path=endpoint.path, params=sent,
+            sent_at_ms=sent_at_ms, how_to_check=_HOW_TO_CHECK.get(endpoint.name, "query the state"),
+            status_code=status_code, code=code,
+        )
+
+    async def _handle(
+        self, endpoint: Endpoint, response: httpx.Response, sent: dict[str, str],
+        sent_at_ms: int, attempt_no: int, clock_generation: int,
+    ) -> Any:
+        method, path = endpoint.method, endpoint.path
+        status = response.status_code
+        non_json = False
+        try:
+            body = parse_body(response.content)
+        except NonJSONBody:
+            body, non_json = None, True
+        self._record(endpoint, response, attempt_no)
+        if 200 <= status < 300 and not non_json and not is_error_body(body):
+            return body
+        error = error_from_response(response, body, non_json=non_json, method=method, path=path)
+        logger.debug("%s %s -> HTTP %d code %s (attempt %d)", method, path, status, error.code,
+                     attempt_no)
+        if isinstance(error, IPBannedError):
+            self._limiter.ban(error.retry_after if error.retry_after is not None else 120.0)
+        elif isinstance(error, RateLimitError):
+            self._limiter.pause_bucket(
+                endpoint.bucket,
+                error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER,
+            )
+        elif error.code == -1021:
+            await self._clock.resync(clock_generation)
+        if endpoint.is_write and _may_have_executed(error):
+            raise self._outcome_unknown(
+                endpoint, sent, sent_at_ms, str(error), status_code=status, code=error.code,
+            ) from error
+        raise error
+
+    def _record(self, endpoint: Endpoint, response: httpx.Response, attempt_no: int) -> None:
+        seen = _CAPTURE.get()
+        if seen is None or not endpoint.signed:
+            return  # the clock sync is ours, not the caller's call
+        seen.append(ResponseInfo(
+            method=endpoint.method, path=endpoint.path, status_code=response.status_code,
+            used_weight=used_weight(response.headers, endpoint.budget.value),
+            budget=endpoint.budget.value, weight=endpoint.weight, attempts=attempt_no,
+            headers=dict(response.headers),
+        ))
+
+
+def _may_have_executed(error: APIStatusError) -> bool:
+    if error.code in UNKNOWN_OUTCOME_CODES:
+        return True
+    if isinstance(error, ServerError):
+        return not (error.status_code == 503 and error.msg == SERVICE_UNAVAILABLE_MSG)
+    return False
+

@@ -1,0 +1,1 @@
+"""Endpoint coroutines, grouped by resource and mixed into ``AsyncInstLoanClient``."""

@@ -1,0 +1,156 @@
+"""Turning an HTTP response into parsed JSON or the matching exception."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+import httpx
+
+from ._errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    IPBannedError,
+    PermissionDeniedError,
+    RateLimitError,
+    RiskUnitError,
+    ServerError,
+)
+
+DEFAULT_RETRY_AFTER: Final = 5.0
+_AUTH_CODES: Final = frozenset({-2014, -2015, -1022, -1002})
+_RISK_CODES: Final = frozenset({-1024, -1025})
+# -1006/-1007 say outright that the execution status is unknown.
+UNKNOWN_OUTCOME_CODES: Final = frozenset({-1006, -1007})
+# 503 with this text is a definite failure; other 5xx answers may hide an executed request.
+SERVICE_UNAVAILABLE_MSG: Final = "Service Unavailable."
+
+
+@attrs.frozen
+class ResponseInfo:
+    """What one call learned from Binance's response headers."""
+
+    method: str
+    path: str
+    status_code: int
+    used_weight: int | None  # X-SAPI-USED-IP/UID-WEIGHT-1M for this endpoint's budget
+    budget: str
+    weight: int
+    attempts: int
+    headers: Mapping[str, str]
+
+
+class NonJSONBody(Exception):
+    """The body was not JSON (an HTML WAF page, a proxy's error page)."""
+
+
+def parse_body(content: bytes) -> Any:
+    """Parse a JSON body with every non-integer number as an exact Decimal."""
+    if not content.strip():
+        return None
+    try:
+        return json.loads(content, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise NonJSONBody() from exc
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(seconds, 0.0)
+
+
+def error_code(body: Any) -> tuple[int | None, str | None]:
+    """The Binance ``code`` and ``msg`` of an error body, when it has them."""
+    if isinstance(body, dict):
+        code, msg = body.get("code"), body.get("msg")
+        if isinstance(code, int) and not isinstance(code, bool):
+            return code, msg if isinstance(msg, str) else None
+    return None, None
+
+
+def is_error_body(body: Any) -> bool:
+    """A 2xx body that is really an error (some SAPI gateways answer 200 with a negative code)."""
+    code, _ = error_code(body)
+    return code is not None and code < 0 and set(body) <= {"code", "msg", "data"}
+
+
+def error_from_response(
+    response: httpx.Response, body: Any, *, non_json: bool, method: str, path: str,
+) -> APIStatusError:
+    """Map one error response to the exception class that names it."""
+    status = response.status_code
+    headers = response.headers
+    code, msg = error_code(body)
+    if non_json:
+        snippet = response.content[:120].decode("utf-8", "replace").strip()
+        msg = msg or f"non-JSON body: {snippet!r}"
+    what = f"{method} {path} -> HTTP {status}"
+    if code is not None:
+        what += f", code {code}"
+    if msg:
+        what += f": {msg}"
+    kwargs: dict[str, Any] = {
+        "status_code": status, "code": code, "msg": msg, "headers": dict(headers),
+        "body": body, "method": method, "path": path,
+    }
+    retry_after = retry_after_seconds(headers)
+    if status == 418:
+        return IPBannedError(what + _ban_hint(retry_after), retry_after=retry_after, **kwargs)
+    if status == 429 or code == -1003:
+        return RateLimitError(what, retry_after=retry_after, **kwargs)
+    if status >= 500:
+        return ServerError(what, **kwargs)
+    if status == 403 or non_json:
+        return PermissionDeniedError(
+            what + " (refused by Binance's web application firewall or a proxy)", **kwargs
+        )
+    if status == 401 or code in _AUTH_CODES:
+        return AuthenticationError(what + _auth_hint(code), **kwargs)
+    if code is not None and _is_risk_code(code):
+        return RiskUnitError(what, **kwargs)
+    if status == 400 or (code is not None and -1199 <= code <= -1100):
+        return BadRequestError(what, **kwargs)
+    return APIStatusError(what, **kwargs)
+
+
+def _is_risk_code(code: int) -> bool:
+    return code in _RISK_CODES or -27999 <= code <= -27000 or -3999 <= code <= -3000
+
+
+def _ban_hint(retry_after: float | None) -> str:
+    if retry_after is None:
+        return " (IP banned)"
+    return f" (IP banned for {retry_after:.0f} s; nothing is sent until then)"
+
+
+def _auth_hint(code: int | None) -> str:
+    if code == -1022:
+        return " (check api_secret / private_key matches the API key)"
+    if code == -2015:
+        return " (check the API key, its IP whitelist and its permissions)"
+    return ""
+
+
+def used_weight(headers: httpx.Headers, budget: str) -> int | None:
+    name = {
+        "IP": "X-SAPI-USED-IP-WEIGHT-1M",
+        "UID": "X-SAPI-USED-UID-WEIGHT-1M",
+        "API": "X-MBX-USED-WEIGHT-1M",
+    }[budget]
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
