@@ -1,0 +1,82 @@
+"""The simulator over real TCP on 127.0.0.1, served by uvicorn inside the test's event loop."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from app_requests import BORROW, LTV, signed_get, signed_post
+
+from binance_instloan.simulator import Simulator, serve
+
+
+async def test_signed_requests_and_a_reset_over_tcp() -> None:
+    sim = Simulator(seed=1)
+    sim.add_fault("reset", path=BORROW)
+
+    async with serve(sim) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        details = await signed_get(http, sim, sim.credentials(), LTV)
+        with pytest.raises(httpx.RemoteProtocolError):
+            await signed_post(
+                http, sim, sim.credentials(), BORROW,
+                [("groupId", str(sim.group_ids[0])), ("assetName", "USDT"), ("amount", "1")],
+            )
+
+    assert base_url.startswith("http://127.0.0.1:")
+    assert details.status_code == 200
+    assert details.headers["X-SAPI-USED-IP-WEIGHT-1M"] == "200"
+    assert sim.execution_count(BORROW) == 1  # executed, then the answer was cut
+
+
+async def test_server_stops_promptly_while_holding_a_timed_out_answer() -> None:
+    sim = Simulator(seed=1)
+    sim.add_fault("read_timeout")
+
+    started = time.perf_counter()
+    async with serve(sim) as base_url, httpx.AsyncClient(base_url=base_url, timeout=0.2) as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get("/api/v3/time")
+
+    assert time.perf_counter() - started < 3  # not the 30 s the answer was held for
+    with pytest.raises(httpx.ConnectError):
+        async with httpx.AsyncClient() as http:
+            await http.get(f"{base_url}/api/v3/time")
+
+
+def test_run_serves_until_interrupted() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    program = (
+        "from binance_instloan.simulator import Simulator, run\n"
+        f"run(Simulator(), port={port}, log_level='warning')\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", program], cwd=Path(__file__).parents[2],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        response = _first_answer(f"http://127.0.0.1:{port}/api/v3/time", process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+
+    assert response.status_code == 200
+    assert process.returncode == 0, stderr.decode()
+
+
+def _first_answer(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return httpx.get(url)
+        except httpx.ConnectError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)  # the child is still importing and binding
