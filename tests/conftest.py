@@ -13,7 +13,6 @@ from binance_instloan import AsyncInstLoanClient, RateLimits
 from tests._support import BASE, KEY, SECRET
 
 
-
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
     """A mocked api.binance.com whose /api/v3/time answers the real time."""

@@ -11,7 +11,6 @@ from binance_instloan import (
     ClientClosedError,
     ConfigurationError,
 )
-
 from tests._support import KEY, SECRET
 
 

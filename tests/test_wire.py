@@ -14,7 +14,6 @@ import pytest
 import respx
 
 from binance_instloan import AsyncInstLoanClient
-
 from tests._support import KEY, SECRET
 
 LOAN = "/sapi/v1/margin/loan-group"
