@@ -59,6 +59,7 @@ from ._models import (
     WalletSnapshot,
 )
 from ._outcome import Outcome, OutcomeResolution
+from ._pagination import HistoryIterator, Position
 from ._response import ResponseInfo
 from ._types import NOT_GIVEN, AmountLike, NotGiven, TimeLike
 
@@ -87,6 +88,7 @@ __all__ = [
     "EditMemberResult",
     "ForceLiquidation",
     "ForceLiquidationTransfer",
+    "HistoryIterator",
     "IPBannedError",
     "InstLoanError",
     "InterestRebateBalance",
@@ -108,6 +110,7 @@ __all__ = [
     "OutcomeUnknownError",
     "Page",
     "PermissionDeniedError",
+    "Position",
     "RateLimitError",
     "RateLimiter",
     "RateLimits",

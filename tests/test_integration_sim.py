@@ -119,3 +119,16 @@ async def test_over_tcp_on_each_backend(tcp_sim: tuple[Simulator, str], backend:
     assert page.rows
     assert result.amount == Decimal(10)
     assert sim.execution_count(method="POST") == 1
+
+
+async def test_a_year_of_history_streams_into_pandas() -> None:
+    import pandas as pd
+
+    sim = Simulator(seed=2, history_days=365)
+    start = sim.now_ms() - 365 * 86_400_000
+    async with sim.client() as client:
+        frame = await client.iter_interest_history(start_time=start, asset="USDT").to_pandas()
+    assert isinstance(frame, pd.DataFrame)
+    assert len(frame) > 8000
+    assert frame["interest_timestamp"].is_monotonic_decreasing
+    assert isinstance(frame["interest"].iloc[0], Decimal)
