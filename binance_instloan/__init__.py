@@ -60,6 +60,7 @@ from ._models import (
 )
 from ._outcome import Outcome, OutcomeResolution
 from ._pagination import HistoryIterator, Position
+from ._redis_limiter import LimiterUnavailableError, RedisLimiter
 from ._response import ResponseInfo
 from ._types import NOT_GIVEN, AmountLike, NotGiven, TimeLike
 
@@ -99,6 +100,7 @@ __all__ = [
     "Liability",
     "Limiter",
     "LimiterState",
+    "LimiterUnavailableError",
     "LiquidationSnapshot",
     "LiquidationTransferRecord",
     "MaxBorrowable",
@@ -115,6 +117,7 @@ __all__ = [
     "RateLimiter",
     "RateLimits",
     "RebateType",
+    "RedisLimiter",
     "RepayFrom",
     "RepayResult",
     "ResponseFormatError",

@@ -184,6 +184,10 @@ class BaseClient:
             now=self._clock.now,
             uncertainty=lambda: self._clock.uncertainty_ms / 1000.0,
         )
+        # A shared limiter (e.g. RedisLimiter) counts windows on this client's Binance clock.
+        bind_clock = getattr(limiter, "bind_clock", None)
+        if callable(bind_clock):
+            bind_clock(self._clock.now, lambda: self._clock.uncertainty_ms / 1000.0)
         self._retry = RetryPolicy(max_retries=max_retries, sleep=asyncio.sleep)
 
     def __repr__(self) -> str:

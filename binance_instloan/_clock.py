@@ -85,7 +85,7 @@ class ServerClock:
 
     def now_ms(self) -> int:
         """The server's current time in milliseconds, for the ``timestamp`` parameter."""
-        return int(self._wall() * 1000.0 + self._offset_ms)
+        return round(self._wall() * 1000.0 + self._offset_ms)
 
     def now(self) -> float:
         """The server's current time in seconds, for aligning rate-limit windows."""

@@ -7,6 +7,7 @@ Every exception the client raises on purpose derives from :class:`InstLoanError`
     ├── InvalidParameterTypeError (also TypeError) wrong type, caught before sending
     ├── ClientClosedError                          the client was closed
     ├── ResponseFormatError (also ValueError)      a 2xx body that does not fit the model
+    ├── LimiterUnavailableError                    the shared (Redis) limiter is unreachable
     ├── APIConnectionError                         no usable answer from Binance
     │   └── APITimeoutError                        connect/read/write/pool timeout
     ├── OutcomeUnknownError                        a POST/DELETE may or may not have executed

@@ -77,6 +77,9 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def __init__(self, start: float = EPOCH) -> None:
         self._virtual_now = start
         super().__init__(selector=_VirtualSelector(self))
+        # The loop runs timers due before time() + resolution; at UNIX-sized times the default
+        # (1 ns) is below a float's step, so a timer due exactly now would never run.
+        self._clock_resolution = 1e-6
 
     def time(self) -> float:
         return self._virtual_now

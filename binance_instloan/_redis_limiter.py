@@ -1,0 +1,783 @@
+"""One rate budget for a fleet of processes and machines, kept in Redis.
+
+::
+
+    limiter = RedisLimiter("redis://10.0.0.5:6379/0", ip_label="desk-1", account="credit-a")
+    async with limiter, AsyncInstLoanClient(key, secret, limiter=limiter) as client:
+        ...
+
+Every process that sends from one egress IP passes the same ``ip_label``, and every process
+that trades one Binance account the same ``account``: IP-limited buckets (and ``/api``) are
+counted per label, UID-limited ones per account, exactly as Binance counts them (reference 1.7).
+
+How it works:
+
+- One atomic Lua script per acquisition checks and charges the window counters of the bucket,
+  or answers when to try again. Requests within the clock's uncertainty of a boundary are
+  charged to both windows, and a window nobody has counted yet starts with the weight still in
+  flight fleet-wide, as the in-process limiter does.
+- In each process, waiters queue locally (FIFO per bucket); only the head talks to Redis, and
+  it sleeps exactly until the time Redis answered, so nothing polls.
+- A 429 or 418 seen by any process is written to Redis and stops every process: a 429 pauses
+  that bucket, a 418 every bucket of that IP label, until ``Retry-After``.
+- The used-weight headers of responses raise the shared counter (never lower it), so traffic
+  from outside the fleet slows the fleet down.
+
+What it assumes: windows are computed by each process from its own Binance-synced clock
+(``bind_clock``; the client binds its ``ServerClock``), so every process must have synced with
+Binance and the margin it adds is its own uncertainty; windows are aligned to server time, like
+Binance's; machines need no synced clocks of their own and Redis's clock is never used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from types import MappingProxyType, TracebackType
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from ._errors import (
+    ClientClosedError,
+    ConfigurationError,
+    InstLoanError,
+    IPBannedError,
+    RateLimitError,
+)
+from ._limiter import (
+    DEFAULT_BAN_SECONDS,
+    DEFAULT_PAUSE_SECONDS,
+    BucketState,
+    LimiterState,
+    Permit,
+    RateLimiter,
+    RateLimits,
+)
+from ._redis_lua import ACQUIRE, PAUSE, RAISE, RELEASE, Script
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = ["LimiterUnavailableError", "RedisLimiter"]
+
+logger = logging.getLogger("binance_instloan")
+
+OnRedisError = Literal["fail", "local"]
+
+# Sleeping this far past a boundary keeps float rounding from waking a waiter inside the old
+# window.
+_WAKE_MARGIN: Final = 1e-4
+_NEVER: Final = -math.inf
+# How long a release waits for an acquire to ride along with before it travels alone.
+_RELEASE_DELAY: Final = 0.002
+_FORBIDDEN_IN_NAMES: Final = frozenset("{}")
+
+
+class LimiterUnavailableError(InstLoanError):
+    """The shared rate limiter (Redis) could not be reached, so the request was not sent.
+
+    Raised only with ``on_redis_error="fail"``; ``"local"`` falls back to a local share of the
+    budget instead.
+    """
+
+    request_sent = False
+
+
+class _Lane:
+    """One bucket in this process: its FIFO queue and what Redis last said about it."""
+
+    __slots__ = ("bucket", "in_flight", "limit", "lock", "nap", "paused_until", "tag", "used",
+                 "window")
+
+    def __init__(self, bucket: str, tag: str, limit: int) -> None:
+        self.bucket = bucket
+        self.tag = tag
+        self.limit = limit
+        # The head of the queue holds the lock: it alone talks to Redis for this bucket.
+        self.lock = asyncio.Lock()
+        self.nap: asyncio.Future[None] | None = None
+        self.used = 0
+        self.window = -1
+        self.in_flight = 0
+        self.paused_until: float = _NEVER
+
+
+class _RedisPermit(Permit):
+    """A permit counted in Redis; releasing it is sent there in the background."""
+
+    __slots__ = ("_done", "_hi", "_lane", "_lo", "_member", "_owner")
+
+    def __init__(
+        self, owner: RedisLimiter, lane: _Lane, weight: int, member: str, lo: int, hi: int,
+    ) -> None:
+        # The base class's own bookkeeping stays inert: it has no local limiter to talk to.
+        super().__init__(None, None, weight, lo)
+        self._owner = owner
+        self._lane = lane
+        self._member = member
+        self._lo = lo
+        self._hi = hi
+        self._done = False
+
+    def release(self, *, used_weight: int | None = None) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._owner._release(self, used_weight, flush=True)
+
+    def __del__(self) -> None:
+        # Dropped without release: queue the release but start nothing (no loop may be running);
+        # the next flush sends it, and Redis forgets the permit at its deadline anyway.
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(Exception):
+            self._owner._release(self, None, flush=False)
+
+    def __repr__(self) -> str:
+        state = "released" if self._done else "in flight"
+        return f"<Permit {self._lane.bucket} weight={self.weight} {state} (redis)>"
+
+
+class RedisLimiter:
+    """A :class:`~binance_instloan.Limiter` whose budget is shared through Redis.
+
+    ``url_or_client`` is a ``redis://`` URL (the limiter then owns and closes the connection
+    pool; connect and read time out after 1 s unless the URL says otherwise) or a
+    ``redis.asyncio.Redis`` you own. ``ip_label`` names the egress IP, ``account`` the Binance
+    account; ``limits`` are the budgets (default :class:`RateLimits`, Binance's).
+
+    When Redis cannot be reached, ``on_redis_error="fail"`` raises
+    :class:`LimiterUnavailableError` before anything is sent; ``"local"`` paces this process to
+    ``local_share`` of each budget with an in-process :class:`RateLimiter` (choose at most
+    1 / the number of processes), treating the window in which Redis was lost as spent, and
+    goes back to Redis when a probe every ``reconnect_after`` seconds succeeds.
+
+    ``now`` is the server clock in seconds; when omitted, the client binds its own
+    (``bind_clock``). A permit whose process dies before releasing it stops counting after
+    ``inflight_timeout`` seconds: keep it above the client's longest request (its default
+    timeouts add up to 40 s). ``sleep`` is for tests that drive a virtual clock.
+    """
+
+    def __init__(
+        self,
+        url_or_client: str | Redis,
+        *,
+        ip_label: str,
+        account: str,
+        limits: RateLimits | None = None,
+        on_redis_error: OnRedisError = "fail",
+        local_share: float = 0.25,
+        key_prefix: str = "binance_instloan",
+        now: Callable[[], float] | None = None,
+        inflight_timeout: float = 60.0,
+        reconnect_after: float = 1.0,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        try:
+            import redis.asyncio as aioredis
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
+            from redis.exceptions import ConnectionError as RedisConnectionError
+            from redis.exceptions import NoScriptError, ReadOnlyError, RedisError
+            from redis.exceptions import TimeoutError as RedisTimeoutError
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ConfigurationError(
+                'RedisLimiter needs redis-py: pip install "binance-instloan[redis]"'
+            ) from exc
+        for name, value in (("ip_label", ip_label), ("account", account),
+                            ("key_prefix", key_prefix)):
+            if not isinstance(value, str) or not value or _FORBIDDEN_IN_NAMES & set(value):
+                raise ConfigurationError(
+                    f"{name} must be a non-empty string without braces, not {value!r}"
+                )
+        if on_redis_error not in ("fail", "local"):
+            raise ConfigurationError(
+                f"on_redis_error must be 'fail' or 'local', not {on_redis_error!r}"
+            )
+        if isinstance(local_share, bool) or not isinstance(local_share, int | float) or not (
+            0 < local_share <= 1
+        ):
+            raise ConfigurationError(f"local_share must be in (0, 1], not {local_share!r}")
+        for name, seconds in (("inflight_timeout", inflight_timeout),
+                              ("reconnect_after", reconnect_after)):
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not (
+                0 < seconds < math.inf
+            ):
+                raise ConfigurationError(f"{name} must be positive seconds, not {seconds!r}")
+        self._limits = limits if limits is not None else RateLimits()
+        self._window_ms = round(self._limits.window_seconds * 1000)
+        if self._window_ms < 1:
+            raise ConfigurationError("RedisLimiter needs window_seconds of at least 1 ms")
+        if isinstance(url_or_client, str):
+            self._redis: Redis = aioredis.Redis.from_url(
+                url_or_client, socket_connect_timeout=1.0, socket_timeout=1.0,
+                # One quick retry reconnects a pooled connection that a Redis restart broke;
+                # more would only delay falling back.
+                retry=Retry(NoBackoff(), 1),
+            )
+            self._owns_redis = True
+        else:
+            self._redis = url_or_client
+            self._owns_redis = False
+        self._where = _describe(self._redis)
+        # A replica promoted mid-failover answers READONLY: as unreachable as a closed port.
+        self._unreachable: tuple[type[BaseException], ...] = (
+            RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError,
+        )
+        self._redis_error: type[BaseException] = RedisError
+        self._no_script: type[BaseException] = NoScriptError
+        self._ip_label = ip_label
+        self._account = account
+        self._prefix = key_prefix
+        self._ban_key = f"{{{key_prefix}:IP:{ip_label}}}:ban"
+        self._on_error: OnRedisError = on_redis_error
+        self._local_share = float(local_share)
+        self._inflight_ms = round(inflight_timeout * 1000)
+        self._reconnect_after = float(reconnect_after)
+        self._clock: Callable[[], float] = now if now is not None else time.time
+        self._clock_given = now is not None
+        self._uncertainty_fn: Callable[[], float] | None = None
+        self._sleep = sleep
+        self._lanes: dict[str, _Lane] = {}
+        self._banned_until: float = _NEVER
+        self._id = uuid.uuid4().hex[:16]
+        self._seq = itertools.count(1)
+        # (tag, member, weight, window, header) of permits waiting to be released in Redis.
+        self._pending: list[tuple[str, str, int, int, int]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._local: RateLimiter | None = None
+        self._local_seed_until: float = _NEVER
+        self._seeded: set[str] = set()
+        self._back: asyncio.Future[None] | None = None
+        self._probe: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"RedisLimiter({self._where}, ip_label={self._ip_label!r}, "
+            f"account={self._account!r}, mode={self.mode!r})"
+        )
+
+    # -- configuration ----------------------------------------------------------------------------
+
+    @property
+    def limits(self) -> RateLimits:
+        return self._limits
+
+    @property
+    def mode(self) -> Literal["redis", "local"]:
+        """``"local"`` while Redis is unreachable and this process paces itself alone."""
+        return "local" if self._local is not None else "redis"
+
+    def bind_clock(
+        self, now: Callable[[], float], uncertainty: Callable[[], float] | None = None,
+    ) -> None:
+        """Use ``now()`` (server-clock seconds) for windows, and ``uncertainty()`` (seconds)
+        as the margin around boundaries. The client calls this with its ``ServerClock``; a
+        ``now`` given to the constructor is kept."""
+        if not self._clock_given:
+            self._clock = now
+        if uncertainty is not None:
+            self._uncertainty_fn = uncertainty
+
+    def _now(self) -> float:
+        return self._clock()
+
+    def _uncertainty(self) -> float:
+        fn = self._uncertainty_fn
+        return max(fn(), 0.0) if fn is not None else 0.0
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> RedisLimiter:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Send the releases still queued, stop probing, and close a pool this limiter opened."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
+        await self.flush()
+        if self._owns_redis:
+            await self._redis.aclose()
+
+    async def flush(self) -> None:
+        """Wait until the releases and pauses queued by this process reached Redis (or failed)."""
+        self._schedule_flush()
+        tasks = [t for t in (self._flusher, *self._background) if t is not None and not t.done()]
+        if tasks:
+            # asyncio.wait, unlike gather, leaves the writes running if the caller is cancelled.
+            await asyncio.wait(tasks)
+
+    # -- the Limiter protocol ---------------------------------------------------------------------
+
+    async def acquire(self, bucket: str, weight: int) -> Permit:
+        """Wait (FIFO within the bucket, fleet-wide budget) until ``weight`` fits.
+
+        Raises :class:`ConfigurationError` for a weight above the bucket's limit,
+        :class:`RateLimitError` / :class:`IPBannedError` at once when a 429 pause / 418 ban
+        longer than ``max_pause_seconds`` is running anywhere in the fleet, and
+        :class:`LimiterUnavailableError` when Redis is unreachable and ``on_redis_error`` is
+        ``"fail"``.
+        """
+        if self._closed:
+            raise ClientClosedError("this RedisLimiter is closed")
+        lane = self._lanes.get(bucket) or self._new_lane(bucket)
+        if weight > lane.limit and self._limits.enabled:
+            raise ConfigurationError(
+                f"weight {weight} can never fit in {bucket}, whose limit is {lane.limit} per "
+                f"{self._limits.window_seconds:g} s"
+            )
+        if weight < 0:
+            raise ValueError(f"weight must be >= 0, not {weight}")
+        async with lane.lock:
+            while True:
+                now = self._now()
+                paused_until = max(lane.paused_until, self._banned_until)
+                if paused_until > now:
+                    error = self._pause_error(lane, now)
+                    if error is not None:
+                        raise error
+                    await self._nap(lane, paused_until - now + _WAKE_MARGIN)
+                    continue
+                if self._local is not None:
+                    local_permit = await self._acquire_local(lane, weight)
+                    if local_permit is not None:
+                        return local_permit
+                    continue
+                answer = await self._ask(lane, weight, now)
+                if isinstance(answer, Permit):
+                    return answer
+                if answer is not None:
+                    await self._nap(lane, answer - self._now() + _WAKE_MARGIN)
+
+    def pause_bucket(self, bucket: str, retry_after: float | None) -> None:
+        """Stop ``bucket`` fleet-wide for ``retry_after`` seconds (after a 429)."""
+        lane = self._lanes.get(bucket) or self._new_lane(bucket)
+        seconds = DEFAULT_PAUSE_SECONDS if retry_after is None else max(float(retry_after), 0.0)
+        until = self._now() + seconds
+        lane.paused_until = max(lane.paused_until, until)
+        if self._local is not None:
+            self._local.pause_bucket(bucket, seconds)
+        self._wake(lane)
+        self._spawn(self._write_pause(f"{lane.tag}:pause", until, seconds))
+
+    def ban(self, retry_after: float | None) -> None:
+        """Stop every bucket of this IP label fleet-wide for ``retry_after`` s (after a 418)."""
+        seconds = DEFAULT_BAN_SECONDS if retry_after is None else max(float(retry_after), 0.0)
+        until = self._now() + seconds
+        self._banned_until = max(self._banned_until, until)
+        if self._local is not None:
+            self._local.ban(seconds)
+        for lane in self._lanes.values():
+            self._wake(lane)
+        self._spawn(self._write_pause(self._ban_key, until, seconds))
+
+    def state(self) -> LimiterState:
+        """What this process last learned from Redis (or its local limiter, while local)."""
+        if self._local is not None:
+            return self._local.state()
+        now = self._now()
+        window = math.floor(now * 1000) // self._window_ms
+        buckets = {
+            name: BucketState(
+                bucket=name,
+                limit=lane.limit,
+                used=lane.used if lane.window == window else 0,
+                in_flight=lane.in_flight,
+                window_start=window * self._window_ms / 1000,
+                paused_until=lane.paused_until if lane.paused_until > now else None,
+            )
+            for name, lane in self._lanes.items()
+        }
+        return LimiterState(
+            buckets=MappingProxyType(buckets),
+            banned_until=self._banned_until if self._banned_until > now else None,
+        )
+
+    # -- talking to Redis -------------------------------------------------------------------------
+
+    def _new_lane(self, bucket: str) -> _Lane:
+        limit = self._limits.limit_for(bucket)
+        kind, _, path = bucket.partition(":")
+        owner = self._account if kind == "UID" else self._ip_label
+        lane = self._lanes[bucket] = _Lane(bucket, f"{{{self._prefix}:{kind}:{owner}:{path}}}",
+                                           limit)
+        return lane
+
+    async def _ask(self, lane: _Lane, weight: int, now: float) -> Permit | float | None:
+        """One round trip: a permit, the server time to try again at, or None to look again."""
+        now_ms = math.floor(now * 1000)
+        margin_ms = math.ceil(self._uncertainty() * 1000)
+        wms = self._window_ms
+        lo, hi = (now_ms - margin_ms) // wms, (now_ms + margin_ms) // wms
+        tag = lane.tag
+        member = f"{self._id}-{next(self._seq)}:{weight}"
+        keys = (f"{tag}:inflight", f"{tag}:inflight_weight", f"{tag}:pause", f"{tag}:w:{lo}",
+                f"{tag}:w:{hi}", f"{tag}:w:{hi + 1}")
+        limit = lane.limit if self._limits.enabled else -1
+        args = (now_ms, wms, lo, hi, limit, weight, margin_ms, member,
+                now_ms + self._inflight_ms, self._inflight_ms + 2 * wms)
+        # The call runs as its own task so that a caller cancelled mid-flight cannot lose a
+        # permit Redis granted: the callback gives it back.
+        task = asyncio.ensure_future(self._run_acquire(keys, args))
+        try:
+            ban_raw, answer = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(lambda t: self._abandon(t, lane, member, weight, lo, limit))
+            raise
+        except self._unreachable as exc:
+            await self._unreachable_now(exc)
+            return None
+        except self._redis_error as exc:
+            raise LimiterUnavailableError(
+                f"the shared rate limiter at {self._where} failed: {type(exc).__name__}: {exc}; "
+                "nothing was sent"
+            ) from exc
+        code = int(answer[0])
+        banned_until_ms = int(ban_raw) if ban_raw else 0
+        if banned_until_ms > now_ms:
+            self._banned_until = max(self._banned_until, banned_until_ms / 1000)
+            if code == 0 and limit >= 0:
+                self._queue_release(tag, member, weight, lo, -1, flush=True)
+            return None
+        if code == 2:
+            lane.paused_until = max(lane.paused_until, int(answer[1]) / 1000)
+            return None
+        lane.used, lane.window = int(answer[-1]), now_ms // wms
+        if code == 1:
+            return int(answer[1]) / 1000
+        if limit < 0:
+            return Permit(None, None, weight, lo)
+        lane.in_flight += weight
+        return _RedisPermit(self, lane, weight, member, lo, hi)
+
+    async def _run_acquire(
+        self, keys: Sequence[str], args: Sequence[int | str],
+    ) -> tuple[bytes | None, list[Any]]:
+        # Releases queued meanwhile ride along (and run first, so the in-flight weight they
+        # free is already gone when the acquire script looks).
+        releases, self._pending = self._pending, []
+        calls = [*self._release_calls(releases), (ACQUIRE, keys, args)]
+        try:
+            ban_raw, results = await self._run(calls, read_ban=True)
+        except BaseException:
+            self._lost(releases)
+            raise
+        return ban_raw, list(results[-1])
+
+    def _abandon(
+        self, task: asyncio.Task[tuple[bytes | None, list[Any]]], lane: _Lane, member: str,
+        weight: int, lo: int, limit: int,
+    ) -> None:
+        if task.cancelled() or task.exception() is not None:
+            return
+        _, answer = task.result()
+        if int(answer[0]) == 0 and limit >= 0:
+            # Granted to a caller that was cancelled before it could send: stop counting it
+            # as in flight. Its charge to the window stays, since a header may already have
+            # raised the counter past it.
+            self._queue_release(lane.tag, member, weight, lo, -1, flush=True)
+
+    async def _run(
+        self, calls: Sequence[tuple[Script, Sequence[str], Sequence[int | str]]], *,
+        read_ban: bool = False,
+    ) -> tuple[Any, list[Any]]:
+        """Run the scripts in one round trip: EVALSHA, then EVAL for any Redis lost
+        (NOSCRIPT after a restart or SCRIPT FLUSH). With ``read_ban``, GET the IP's ban too.
+
+        The ban lives under the IP label's own hash tag, so on Redis Cluster it cannot be read
+        inside a bucket's script; it rides in the same round trip instead.
+        """
+        pipe = self._redis.pipeline(transaction=False)
+        if read_ban:
+            pipe.get(self._ban_key)
+        for script, keys, args in calls:
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+        results = await pipe.execute(raise_on_error=False)
+        ban = results.pop(0) if read_ban else None
+        missing = [i for i, result in enumerate(results) if isinstance(result, self._no_script)]
+        for result in (ban, *results):
+            if isinstance(result, BaseException) and not isinstance(result, self._no_script):
+                raise result
+        if missing:
+            pipe = self._redis.pipeline(transaction=False)
+            for i in missing:
+                script, keys, args = calls[i]
+                pipe.eval(script.source, len(keys), *keys, *args)
+            for i, result in zip(missing, await pipe.execute(), strict=True):
+                results[i] = result
+        return ban, results
+
+    # -- releases ---------------------------------------------------------------------------------
+
+    def _release(self, permit: _RedisPermit, used_weight: int | None, *, flush: bool) -> None:
+        lane = permit._lane
+        lane.in_flight -= permit.weight
+        now_ms = math.floor(self._now() * 1000)
+        window = now_ms // self._window_ms
+        seen = -1
+        # The header is Binance's count for the window that served the response; it is surely
+        # this one only if the request was admitted and answered inside it.
+        if used_weight is not None and permit._lo == permit._hi == window:
+            seen = used_weight
+            if lane.window == window:
+                lane.used = max(lane.used, used_weight)
+        self._queue_release(lane.tag, permit._member, permit.weight, window, seen, flush=flush)
+
+    def _queue_release(
+        self, tag: str, member: str, weight: int, window: int, seen: int, *, flush: bool,
+    ) -> None:
+        self._pending.append((tag, member, weight, window, seen))
+        if not flush or self._flush_timer is not None or self._flushing():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        # A short wait lets the next acquire carry the release in its own round trip; only
+        # when none comes does the release cost one of its own.
+        self._flush_timer = loop.call_later(_RELEASE_DELAY, self._schedule_flush)
+
+    def _flushing(self) -> bool:
+        return self._flusher is not None and not self._flusher.done()
+
+    def _schedule_flush(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if not self._pending or self._flushing():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._flusher = loop.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        # Releases that pile up while one round trip is out go together in the next one.
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._run(self._release_calls(batch))
+            except (self._redis_error, OSError):
+                self._lost(batch)
+
+    def _release_calls(
+        self, batch: Sequence[tuple[str, str, int, int, int]],
+    ) -> list[tuple[Script, Sequence[str], Sequence[int | str]]]:
+        return [
+            (RELEASE, (f"{tag}:inflight", f"{tag}:inflight_weight", f"{tag}:w:{window}"),
+             (member, weight, self._window_ms, seen))
+            for tag, member, weight, window, seen in batch
+        ]
+
+    def _lost(self, batch: Sequence[tuple[str, str, int, int, int]]) -> None:
+        if batch:
+            # Nothing to retry: Redis forgets these permits at their deadline.
+            logger.warning("could not release %d permit(s) in Redis at %s; they stop counting "
+                           "after inflight_timeout", len(batch), self._where)
+
+    # -- pauses -----------------------------------------------------------------------------------
+
+    def _pause_error(self, lane: _Lane, now: float) -> RateLimitError | None:
+        ceiling = self._limits.max_pause_seconds
+        if self._banned_until - now > ceiling:
+            remaining = self._banned_until - now
+            return IPBannedError(
+                f"the IP {self._ip_label!r} is banned for another {remaining:.0f} s (HTTP 418), "
+                f"longer than max_pause_seconds={ceiling:g}; no process of the fleet sends "
+                "until it ends",
+                retry_after=remaining,
+                until=self._banned_until,
+            )
+        if lane.paused_until - now > ceiling:
+            remaining = lane.paused_until - now
+            error = RateLimitError(
+                f"{lane.bucket} is paused for another {remaining:.0f} s after HTTP 429, longer "
+                f"than max_pause_seconds={ceiling:g}; no process of the fleet sends until it ends",
+                retry_after=remaining,
+            )
+            error.until = lane.paused_until
+            return error
+        return None
+
+    async def _write_pause(self, key: str, until: float, seconds: float) -> None:
+        ttl_ms = math.ceil(seconds * 1000) + self._window_ms
+        try:
+            await self._run([(PAUSE, (key,), (math.ceil(until * 1000), ttl_ms))])
+        except (self._redis_error, OSError) as exc:
+            logger.warning("could not share a pause through Redis at %s (%s); only this process "
+                           "pauses", self._where, exc)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            # Called outside a loop: the pause still holds in this process.
+            if asyncio.iscoroutine(coro):
+                coro.close()
+            return
+        task = loop.create_task(_await(coro))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- waiting ----------------------------------------------------------------------------------
+
+    async def _nap(self, lane: _Lane, seconds: float) -> None:
+        """Sleep as the head of the queue; a new pause or ban wakes it early."""
+        seconds = max(seconds, 0.0)
+        if self._sleep is not None:
+            await self._sleep(seconds)
+            return
+        loop = asyncio.get_running_loop()
+        wake: asyncio.Future[None] = loop.create_future()
+        lane.nap = wake
+        timer = loop.call_later(seconds, _resolve, wake)
+        try:
+            await wake
+        finally:
+            timer.cancel()
+            lane.nap = None
+
+    def _wake(self, lane: _Lane) -> None:
+        if lane.nap is not None:
+            _resolve(lane.nap)
+
+    # -- without Redis ----------------------------------------------------------------------------
+
+    async def _unreachable_now(self, exc: BaseException) -> None:
+        if self._on_error == "fail":
+            raise LimiterUnavailableError(
+                f"the shared rate limiter at {self._where} is unreachable "
+                f"({type(exc).__name__}: {exc}); nothing was sent. Pass "
+                "on_redis_error='local' to fall back to a share of the budget"
+            ) from exc
+        if self._local is not None:
+            return
+        now = self._now()
+        window = self._limits.window_seconds
+        logger.warning("Redis at %s is unreachable (%s): pacing this process to %g of the "
+                       "budget until it is back", self._where, exc, self._local_share)
+        limits = self._limits
+        self._local = RateLimiter(
+            RateLimits(
+                ip_weight=max(math.floor(limits.ip_weight * self._local_share), 1),
+                uid_weight=max(math.floor(limits.uid_weight * self._local_share), 1),
+                api_weight=max(math.floor(limits.api_weight * self._local_share), 1),
+                window_seconds=window, max_pause_seconds=limits.max_pause_seconds,
+                enabled=limits.enabled,
+            ),
+            now=self._now, uncertainty=self._uncertainty, sleep=self._sleep,
+        )
+        # What the others used in this window is no longer visible: treat it as spent.
+        self._local_seed_until = (math.floor((now + self._uncertainty()) / window) + 1) * window
+        self._seeded = set()
+        self._back = asyncio.get_running_loop().create_future()
+        if self._banned_until > now:
+            self._local.ban(self._banned_until - now)
+        for lane in self._lanes.values():
+            if lane.paused_until > now:
+                self._local.pause_bucket(lane.bucket, lane.paused_until - now)
+        self._probe = asyncio.get_running_loop().create_task(self._probe_until_back())
+
+    async def _acquire_local(self, lane: _Lane, weight: int) -> Permit | None:
+        """A permit from the local limiter, or None if Redis came back while waiting for it."""
+        local, back = self._local, self._back
+        assert local is not None
+        assert back is not None
+        limit = local.limits.limit_for(lane.bucket)
+        if weight > limit and local.limits.enabled:
+            raise LimiterUnavailableError(
+                f"Redis at {self._where} is unreachable and weight {weight} exceeds this "
+                f"process's local share of {lane.bucket} ({limit}); nothing was sent"
+            )
+        if lane.bucket not in self._seeded:
+            self._seeded.add(lane.bucket)
+            if self._now() < self._local_seed_until and local.limits.enabled:
+                seed = await local.acquire(lane.bucket, 0)
+                seed.release(used_weight=limit)
+        # A task still waiting here when Redis is back must ask Redis instead: a permit from
+        # the local limiter then would be invisible to the rest of the fleet.
+        acquiring = asyncio.ensure_future(local.acquire(lane.bucket, weight))
+        try:
+            await asyncio.wait((acquiring, back), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not acquiring.done():
+                acquiring.cancel()
+        if not acquiring.done() or acquiring.cancelled():
+            return None  # cancelled above; the local limiter takes back what it granted
+        return acquiring.result()
+
+    async def _probe_until_back(self) -> None:
+        while True:
+            await asyncio.sleep(self._reconnect_after)
+            try:
+                await self._redis.ping()
+                await self._claim_return()
+            except (self._redis_error, OSError) as exc:
+                logger.debug("Redis at %s still unreachable: %s", self._where, exc)
+                continue
+            logger.warning("Redis at %s is back: sharing the budget again", self._where)
+            self._local = None
+            self._probe = None
+            if self._back is not None:
+                _resolve(self._back)
+                self._back = None
+            return
+
+    async def _claim_return(self) -> None:
+        """Mark the windows of the next ``reconnect_after`` seconds as spent in Redis.
+
+        Other processes may still be pacing themselves locally until their own probe succeeds
+        (within ``reconnect_after``); until then their use is invisible to Redis.
+        """
+        now = self._now()
+        margin = self._uncertainty()
+        wms = self._window_ms
+        first = math.floor((now - margin) * 1000) // wms
+        last = math.floor((now + self._reconnect_after + margin) * 1000) // wms
+        calls = [
+            (RAISE, tuple(f"{lane.tag}:w:{k}" for k in range(first, last + 1)), (lane.limit, wms))
+            for lane in self._lanes.values()
+        ]
+        if calls:
+            await self._run(calls)
+
+
+async def _await(coro: Awaitable[None]) -> None:
+    await coro
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _describe(client: Redis) -> str:
+    """Where the client connects, without credentials."""
+    kwargs = client.connection_pool.connection_kwargs
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}"
+    host, port, db = kwargs.get("host", "localhost"), kwargs.get("port", 6379), kwargs.get("db", 0)
+    return f"redis://{host}:{port}/{db}"
