@@ -62,6 +62,7 @@ from ._transport import (
     check_base_url,
     create_http_client,
     provably_not_sent,
+    redact_httpx_logs,
 )
 from ._types import NOT_GIVEN, NotGiven
 
@@ -172,6 +173,7 @@ class BaseClient:
         self._recv_window = str(recv_window)
         self._timeout = _timeout(timeout)
         self._max_retries = max_retries
+        redact_httpx_logs()
         self._owns_http = http_client is None
         self._http = http_client or create_http_client(
             backend=backend, transport=transport, timeout=self._timeout

@@ -7,6 +7,8 @@ place, and keeps the rest of the package testable with any ``httpx.AsyncBaseTran
 from __future__ import annotations
 
 import ipaddress
+import logging
+import re
 from typing import Final, Literal
 
 import httpx
@@ -46,6 +48,33 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+_SIGNATURE = re.compile(r"signature=[^&\s\"']*")
+
+
+class _RedactSignatures(logging.Filter):
+    """Hides ``signature=...`` in httpx's "HTTP Request: GET <url>" INFO lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                _SIGNATURE.sub("signature=<redacted>", str(arg))
+                if isinstance(arg, httpx.URL | str) and "signature=" in str(arg) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def redact_httpx_logs() -> None:
+    """Keep signatures out of httpx's request log, which prints whole URLs at INFO.
+
+    A filter on the "httpx" logger is the one place that sees those lines; adding it is
+    idempotent and changes nothing but the signature's text.
+    """
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactSignatures) for f in httpx_logger.filters):
+        httpx_logger.addFilter(_RedactSignatures())
 
 
 def create_http_client(
@@ -118,12 +147,4 @@ def provably_not_sent(exc: httpx.TransportError) -> bool:
     return True
 
 
-def is_timeout(exc: httpx.TransportError) -> bool:
-    return isinstance(exc, httpx.TimeoutException)
 
-
-FailureKind = Literal["not_sent", "maybe_sent"]
-
-
-def failure_kind(exc: httpx.TransportError) -> FailureKind:
-    return "not_sent" if provably_not_sent(exc) else "maybe_sent"

@@ -125,3 +125,15 @@ async def test_clock_is_learned_once_for_many_calls(
     for _ in range(5):
         await client.get_ltv_details()
     assert api.routes[0].call_count == 1
+
+
+async def test_httpx_request_log_never_shows_the_signature(
+    api: respx.MockRouter, client: AsyncInstLoanClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.get(f"{LOAN}/ltv-details").respond(200, json=[])
+    with caplog.at_level("DEBUG"):
+        await client.get_ltv_details()
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert any("ltv-details" in line for line in lines)
+    assert all("signature=<redacted>" in line for line in lines if "ltv-details" in line)
+    assert not any(_expected("x")[:6] in line for line in lines)
