@@ -1,0 +1,86 @@
+"""``binance-instloan simulate``: the simulator over real TCP, used with --base-url."""
+
+from __future__ import annotations
+
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+from binance_instloan._cli._app import app
+
+
+@pytest.fixture
+def simulator_process() -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """``python -m binance_instloan simulate --port 0`` and the lines it printed on start."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "binance_instloan", "simulate", "--port", "0",
+         "--history-days", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        yield process, read_until(process, "Try: ")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
+def read_until(process: subprocess.Popen[str], marker: str) -> list[str]:
+    """The process's stdout lines up to the one starting with ``marker`` (30 s at most)."""
+    assert process.stdout is not None
+    stdout = process.stdout
+    lines: queue.Queue[str] = queue.Queue()
+    # A thread: select() cannot see lines already pulled into the text buffer.
+    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        seen.append(line.rstrip("\n"))
+        if line.startswith(marker):
+            return seen
+    raise AssertionError(f"the simulator did not start: {seen}")
+
+
+def test_simulate_prints_a_base_url_and_working_test_credentials(
+    simulator_process: tuple[subprocess.Popen[str], list[str]],
+) -> None:
+    _, lines = simulator_process
+    base_url = next(line.split(": ", 1)[1] for line in lines if line.startswith("base_url: "))
+    credit = next(line for line in lines if line.strip().startswith("credit, unit"))
+    key = re.search(r"api_key=(\S+)", credit)
+    secret = re.search(r"api_secret=(\S+)", credit)
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", base_url)
+    assert key and secret
+
+    result = CliRunner().invoke(app, [
+        "--base-url", base_url, "--api-key", key[1], "--api-secret", secret[1],
+        "max-borrowable", "USDT",
+    ])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().endswith("USDT")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_the_simulator_cleanly(
+    simulator_process: tuple[subprocess.Popen[str], list[str]], stop: signal.Signals,
+) -> None:
+    process, _ = simulator_process
+
+    process.send_signal(stop)
+    _, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 0
+    assert "Simulator stopped." in stderr
