@@ -333,6 +333,59 @@ def _structure_items_detailed(items: Any, item_hook: _Hook, item_type: Any, tp: 
     return result
 
 
+# --- generated fast path for flat rows --------------------------------------------------
+
+_MAX_MS = 32503680000000
+_FAST_SCALARS = (int, str, Decimal, datetime)
+
+
+def _fast_row_hook(conv: cattrs.Converter, cls: type[Any]) -> _Hook | None:
+    """A generated hook for a class whose fields are all plain scalars: exact-type checks
+    inline, the registered scalar hook only for anything else, and the frozen slots set
+    directly (attrs' frozen ``__init__`` pays an ``object.__setattr__`` call per field).
+
+    ``None`` (use cattrs' hook) for anything else: nested or optional fields, defaults,
+    validators, converters or ``__attrs_post_init__``, none of which the setters would run.
+    A value of another type goes to the same scalar hook as before, so errors are unchanged.
+    """
+    fields = attrs.fields(cls)
+    hints = typing.get_type_hints(cls)
+    if getattr(cls, "__attrs_post_init__", None) is not None or any(
+        a.validator is not None or a.converter is not None or a.default is not attrs.NOTHING
+        or hints[a.name] not in _FAST_SCALARS
+        for a in fields
+    ):
+        return None
+    ns: dict[str, Any] = {
+        "cls": cls, "new": object.__new__, "Decimal": Decimal, "int": int, "str": str,
+        "fromts": datetime.fromtimestamp, "UTC": UTC, "MAXMS": _MAX_MS,
+    }
+    body = ["def fast_row(o, _):"]
+    for i, a in enumerate(fields):
+        tp = hints[a.name]
+        ns[f"h{i}"], ns[f"t{i}"] = conv.get_structure_hook(tp), tp
+        ns[f"set{i}"] = getattr(cls, a.name).__set__
+        body.append(f"    v{i} = o[{_camel(a.name)!r}]")
+        if tp is Decimal:
+            body.append(f"    if v{i}.__class__ is not Decimal or not v{i}.is_finite():"
+                        f" v{i} = h{i}(v{i}, t{i})")
+        elif tp is int or tp is str:
+            body.append(f"    if v{i}.__class__ is not {tp.__name__}: v{i} = h{i}(v{i}, t{i})")
+        else:  # datetime from int milliseconds
+            body += [
+                f"    if v{i}.__class__ is int and 0 <= v{i} <= MAXMS:",
+                f"        s{i}, m{i} = divmod(v{i}, 1000)",
+                f"        v{i} = fromts(s{i}, UTC)",
+                f"        if m{i}: v{i} = v{i}.replace(microsecond=m{i} * 1000)",
+                f"    else: v{i} = h{i}(v{i}, t{i})",
+            ]
+    body.append("    obj = new(cls)")
+    body += [f"    set{i}(obj, v{i})" for i in range(len(fields))]
+    body.append("    return obj")
+    exec("\n".join(body), ns)  # the source is built above from field names only
+    return cast(_Hook, ns["fast_row"])
+
+
 # --- per-class hooks -------------------------------------------------------------------------
 
 
@@ -390,6 +443,8 @@ def _class_hook(conv: cattrs.Converter, cls: type[Any], *, forbid_extra_keys: bo
         hook = _require_mapping(hook)
     if all(a.default is not attrs.NOTHING for a in attrs.fields(cls)):
         hook = _accept_empty_body(hook)
+    elif not forbid_extra_keys and not conv.detailed_validation:
+        hook = _fast_row_hook(conv, cls) or hook
     return hook
 
 
