@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
+import math
 import os
 from collections.abc import Iterator, Sequence
 from types import TracebackType
@@ -68,6 +70,9 @@ from ._types import NOT_GIVEN, NotGiven
 
 logger = logging.getLogger("binance_instloan")
 
+# Requests signed at once: the connection pool's size, so none waits in the pool after signing.
+_MAX_CONNECTIONS: Final = 100
+
 _CAPTURE: contextvars.ContextVar[list[ResponseInfo] | None] = contextvars.ContextVar(
     "binance_instloan_capture", default=None
 )
@@ -87,6 +92,10 @@ _HOW_TO_CHECK: Final = {
     "close_risk_unit": "await client.resolve_outcome(err), or see whether the unit is in "
     "get_closed_risk_units() rather than get_active_risk_units()/get_ltv_details()",
 }
+
+
+class _ClosedInFlight(Exception):
+    """The client was closed while this request was on the wire."""
 
 
 class Limiter(Protocol):
@@ -111,7 +120,12 @@ def _timeout(value: float | httpx.Timeout | NotGiven | None) -> httpx.Timeout:
         return value
     if value is None:
         return httpx.Timeout(None)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise ConfigurationError(
             f"timeout must be positive seconds or an httpx.Timeout, not {value!r}"
         )
@@ -149,6 +163,29 @@ class BaseClient:
             api_secret = os.environ.get("BINANCE_API_SECRET") or None
             if api_secret is None:
                 private_key = os.environ.get("BINANCE_PRIVATE_KEY") or None
+        if api_key is not None and not isinstance(api_key, str):
+            raise ConfigurationError(f"api_key must be a str, not {type(api_key).__name__}")
+        if rate_limits is not None and not isinstance(rate_limits, RateLimits):
+            raise ConfigurationError(
+                f"rate_limits must be a RateLimits, not {type(rate_limits).__name__}"
+            )
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ConfigurationError(
+                f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}"
+            )
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            raise ConfigurationError(
+                "transport must be an httpx.AsyncBaseTransport, not "
+                f"{type(transport).__name__}"
+            )
+        if limiter is not None and not all(
+            callable(getattr(limiter, name, None))
+            for name in ("acquire", "pause_bucket", "ban", "state")
+        ):
+            raise ConfigurationError(
+                "limiter must provide acquire(), pause_bucket(), ban() and state() "
+                "(a RateLimiter or RedisLimiter)"
+            )
         if not api_key:
             raise ConfigurationError(
                 "no API key: pass api_key= or set BINANCE_API_KEY (with BINANCE_API_SECRET or "
@@ -179,8 +216,10 @@ class BaseClient:
             backend=backend, transport=transport, timeout=self._timeout
         )
         self._closed = False
+        self._sends: set[asyncio.Task[httpx.Response]] = set()
+        self._send_slots = asyncio.Semaphore(_MAX_CONNECTIONS)
         self._clock = ServerClock(self._fetch_server_time, refresh_seconds=CLOCK_REFRESH_SECONDS)
-        self.rate_limits = rate_limits or RateLimits()
+        self.rate_limits = rate_limits if rate_limits is not None else RateLimits()
         self._limiter: Limiter = limiter or RateLimiter(
             self.rate_limits,
             now=self._clock.now,
@@ -217,6 +256,13 @@ class BaseClient:
         if self._closed:
             return
         self._closed = True
+        if self._sends:
+            # Sends still on the wire (mostly ones whose callers were cancelled): the pool is
+            # going away, so stopping them can no longer strand a slot.
+            pending = set(self._sends)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         if self._owns_http:
             await self._http.aclose()
 
@@ -291,14 +337,26 @@ class BaseClient:
         if endpoint.signed:
             try:
                 await self._clock.ensure_synced()
-            except APIConnectionError as exc:
-                # The call itself was not sent, whatever happened to the time request.
-                exc.request_sent = False
+            except (RateLimitError, ClientClosedError):
                 raise
+            except (APIConnectionError, APIStatusError) as exc:
+                # The call itself was not sent, whatever happened to the time request, so
+                # even a POST may be tried again.
+                raise APIConnectionError(
+                    f"{method} {path} not sent: learning the server time failed ({exc})",
+                    method=method, path=path, request_sent=False,
+                ) from exc
         try:
             permit = await self._limiter.acquire(endpoint.bucket, endpoint.weight)
         except RateLimitError as exc:
             raise GiveUp(exc) from exc
+        try:
+            # Sign only once a connection slot is free: a request signed and then queued in
+            # the pool can outlive its recvWindow.
+            await self._send_slots.acquire()
+        except BaseException:
+            permit.release()
+            raise
         response: httpx.Response | None = None
         sent_params: dict[str, str] = dict(params)
         sent_at_ms = 0
@@ -318,26 +376,60 @@ class BaseClient:
                 self._http, method=method, url=self._base_url + path, encoded=encoded,
                 api_key=self._api_key if endpoint.signed else None, timeout=self._timeout,
             )
-            try:
-                response = await self._http.send(request)
-            except RuntimeError as exc:
-                if self._http.is_closed:
-                    raise ClientClosedError(
-                        "the HTTP client was closed; create a new client"
-                    ) from exc
-                raise
+            response = await self._send(request, endpoint, permit)
+        except _ClosedInFlight as exc:
+            if endpoint.is_write:
+                raise self._outcome_unknown(
+                    endpoint, sent_params, sent_at_ms,
+                    "the client was closed while the request was in flight",
+                ) from exc
+            raise ClientClosedError("the client was closed while this call was in flight") from exc
         except httpx.TransportError as exc:
-            permit.release()
             raise self._transport_failure(
                 exc, endpoint, sent_params, sent_at_ms
             ) from exc
-        except BaseException:
-            permit.release()
-            raise
-        permit.release(used_weight=used_weight(response.headers, endpoint.budget.value))
         return await self._handle(
             endpoint, response, sent_params, sent_at_ms, attempt_no, clock_generation
         )
+
+    async def _send(
+        self, request: httpx.Request, endpoint: Endpoint, permit: Permit,
+    ) -> httpx.Response:
+        """Send in a task of its own, shielded from the caller's cancellation.
+
+        httpcore 1.0.9 can lose a pool slot for good when a request is cancelled while the
+        pool hands it a connection or while its response closes (encode/httpcore#1093);
+        after enough cancellations every request waits for a slot that never frees. Letting
+        the exchange finish in the background avoids that; a cancelled caller never learns
+        the answer, which for a write it could not have trusted anyway.
+        """
+        try:
+            task = asyncio.ensure_future(self._http.send(request))
+        except BaseException:
+            self._send_slots.release()
+            permit.release()
+            raise
+        self._sends.add(task)
+        task.add_done_callback(functools.partial(self._send_done, permit, endpoint))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError as exc:
+            current = asyncio.current_task()
+            if task.cancelled() and self._closed and not (current and current.cancelling()):
+                raise _ClosedInFlight() from exc
+            raise
+        except RuntimeError as exc:
+            if self._http.is_closed:
+                raise ClientClosedError("the HTTP client was closed; create a new client") from exc
+            raise
+
+    def _send_done(self, permit: Permit, endpoint: Endpoint, task: asyncio.Task[Any]) -> None:
+        self._sends.discard(task)
+        self._send_slots.release()
+        if task.cancelled() or task.exception() is not None:
+            permit.release()
+        else:
+            permit.release(used_weight=used_weight(task.result().headers, endpoint.budget.value))
 
     def _transport_failure(
         self, exc: httpx.TransportError, endpoint: Endpoint, sent: dict[str, str],
@@ -393,7 +485,14 @@ class BaseClient:
                 error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER,
             )
         elif error.code == -1021:
-            await self._clock.resync(clock_generation)
+            try:
+                await self._clock.resync(clock_generation)
+            except (APIConnectionError, APIStatusError) as exc:
+                # -1021 means not executed; the next attempt re-learns the clock again.
+                raise APIConnectionError(
+                    f"{method} {path} was refused (-1021) and re-learning the server time "
+                    f"failed ({exc})", method=method, path=path, request_sent=False,
+                ) from exc
         if endpoint.is_write and _may_have_executed(error):
             raise self._outcome_unknown(
                 endpoint, sent, sent_at_ms, str(error), status_code=status, code=error.code,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,8 @@ from typing import Any, Final
 
 import attrs
 
-from ._constants import ENDPOINTS
+from . import _validation as v
+from ._constants import ENDPOINTS, MAX_RECV_WINDOW_MS
 from ._enums import BorrowRepayType, TransactionStatus
 from ._errors import InvalidParameterError, InvalidParameterTypeError, OutcomeUnknownError
 from ._models import (
@@ -43,6 +45,8 @@ DEFAULT_SETTLE_SECONDS: Final = 5.0
 DEFAULT_DEADLINE_SECONDS: Final = 60.0
 DEFAULT_POLL_SECONDS: Final = 2.0
 _REPAY_TYPES: Final = frozenset({"REPAY", "NORMAL_REPAY"})
+# How long after its request's recvWindow a record may still be stamped (processing time).
+_RECORD_LAG_MS: Final = 60_000
 
 
 class Outcome(enum.StrEnum):
@@ -80,6 +84,28 @@ class _Verdict:
     absence_is_proof: bool = True
 
 
+def _seconds(name: str, value: object, *, allow_zero: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidParameterTypeError(
+            name, f"must be seconds (int or float), not {type(value).__name__}"
+        )
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">=" if allow_zero else ">"
+        raise InvalidParameterError(name, f"must be a finite number {bound} 0, not {value!r}")
+    return float(value)
+
+
+def _options(deadline: object, poll_interval: object, settle: object) -> None:
+    _seconds("deadline", deadline)
+    _seconds("poll_interval", poll_interval, allow_zero=False)
+    _seconds("settle", settle)
+
+
+def _common(sent_at_ms: object, recv_window: object) -> None:
+    v.integer("sent_at_ms", sent_at_ms, minimum=0)
+    v.integer("recv_window", recv_window, minimum=1, maximum=MAX_RECV_WINDOW_MS)
+
+
 def _ms(value: datetime) -> int:
     return (value - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
 
@@ -110,6 +136,15 @@ class OutcomeMethods(RiskUnitMethods, HistoryMethods):
         if not isinstance(error, OutcomeUnknownError):
             raise InvalidParameterTypeError(
                 "error", f"must be an OutcomeUnknownError, not {type(error).__name__}"
+            )
+        _options(deadline, poll_interval, settle)
+        if before is not None and (
+            isinstance(before, str | bytes)
+            or not isinstance(before, Sequence)
+            or not all(isinstance(unit, RiskUnitDetails) for unit in before)
+        ):
+            raise InvalidParameterTypeError(
+                "before", "must be the list get_ltv_details() returned before the request"
             )
         p = error.params
         sent = error.sent_at_ms
@@ -148,9 +183,14 @@ class OutcomeMethods(RiskUnitMethods, HistoryMethods):
         poll_interval: float = DEFAULT_POLL_SECONDS, settle: float = DEFAULT_SETTLE_SECONDS,
     ) -> OutcomeResolution:
         """Did a borrow of exactly ``amount`` sent at ``sent_at_ms`` execute?"""
+        v.group_id(group_id)
+        v.asset(asset)
+        amount = v.amount_decimal(amount)
+        _common(sent_at_ms, recv_window)
+        _options(deadline, poll_interval, settle)
 
         async def check() -> _Verdict:
-            rows = await self._records_since("BORROW", group_id, asset, sent_at_ms)
+            rows = await self._records_since("BORROW", group_id, asset, sent_at_ms, recv_window)
             same = [r for r in rows if r.amount == amount]
             confirmed = [r for r in same if r.status == TransactionStatus.CONFIRM]
             failed = [r for r in same if r.status == TransactionStatus.FAILED]
@@ -180,9 +220,14 @@ class OutcomeMethods(RiskUnitMethods, HistoryMethods):
         Binance repays min(available, requested), so any normal REPAY of at most ``amount``
         since the request counts; two or more are ambiguous.
         """
+        v.group_id(group_id)
+        v.asset(asset)
+        amount = v.amount_decimal(amount)
+        _common(sent_at_ms, recv_window)
+        _options(deadline, poll_interval, settle)
 
         async def check() -> _Verdict:
-            rows = await self._records_since("REPAY", group_id, asset, sent_at_ms)
+            rows = await self._records_since("REPAY", group_id, asset, sent_at_ms, recv_window)
             normal = [r for r in rows if str(r.type) in _REPAY_TYPES and r.amount <= amount]
             confirmed = [r for r in normal if r.status == TransactionStatus.CONFIRM]
             failed = [r for r in normal if r.status == TransactionStatus.FAILED]
@@ -214,6 +259,10 @@ class OutcomeMethods(RiskUnitMethods, HistoryMethods):
         Members can never be removed, so "member now" means the request (or an earlier one)
         took effect; the explanation says which cannot be told apart.
         """
+        v.group_id(group_id)
+        v.email(sub_email, "sub_email")
+        _common(sent_at_ms, recv_window)
+        _options(deadline, poll_interval, settle)
 
         async def check() -> _Verdict:
             units: list[ActiveRiskUnit] = await self.get_active_risk_units()
@@ -236,6 +285,9 @@ class OutcomeMethods(RiskUnitMethods, HistoryMethods):
         settle: float = DEFAULT_SETTLE_SECONDS,
     ) -> OutcomeResolution:
         """Is the unit closed now? (Needs the credit key, which reads the closed list.)"""
+        v.group_id(group_id)
+        _common(sent_at_ms, recv_window)
+        _options(deadline, poll_interval, settle)
 
         async def check() -> _Verdict:
             closed: list[ClosedRiskUnit] = []
@@ -264,6 +316,12 @@ class OutcomeMethods(RiskUnitMethods, HistoryMethods):
         exact for stablecoins when nothing else moved the wallet in between. Without
         ``before`` it cannot tell and says so.
         """
+        v.asset(asset)
+        amount = v.amount_decimal(amount)
+        if sub_email is not None:
+            v.email(sub_email, "sub_email")
+        _common(sent_at_ms, recv_window)
+        _options(deadline, poll_interval, settle)
         if not before:
             return OutcomeResolution(
                 Outcome.UNKNOWN, "transfer_out",
@@ -296,10 +354,13 @@ class OutcomeMethods(RiskUnitMethods, HistoryMethods):
     # -- helpers ---------------------------------------------------------------------------
 
     async def _records_since(
-        self, kind: str, group_id: int, asset: str, sent_at_ms: int,
+        self, kind: str, group_id: int, asset: str, sent_at_ms: int, recv_window: int,
     ) -> list[BorrowRepayRecord]:
+        # Binance runs a request within recvWindow of its timestamp or never; records stamped
+        # much later belong to other requests (and an old error must not ask for 30+ days).
         start = sent_at_ms - _AHEAD_TOLERANCE_MS
-        end = max(self._clock.now_ms(), start)
+        end = min(self._clock.now_ms(), sent_at_ms + recv_window + _RECORD_LAG_MS)
+        end = max(end, start)
         rows: list[BorrowRepayRecord] = []
         current = 1
         while True:

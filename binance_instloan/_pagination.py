@@ -114,8 +114,18 @@ def resolve_range(
     *,
     now_ms: Callable[[], int],
     resume: Position | None,
+    start_required: bool = True,
 ) -> tuple[int | None, int]:
-    """Validate a walk's range and pin its end: ``end_time``, else the resumed walk's, else now."""
+    """Validate a walk's range and pin its end: ``end_time``, else the resumed walk's, else now.
+
+    Where Binance would fill a missing start with "7 days ago", the start is required: a walk
+    that silently covers a week instead of the range the caller meant loses records.
+    """
+    if start_required and start_time is None:
+        raise InvalidParameterTypeError(
+            "start_time", "is required (an aware datetime or int milliseconds); without it "
+            "Binance returns only the last 7 days"
+        )
     v.time_range(start_time, end_time, max_span_days=None)
     start = None if start_time is None else v.timestamp_ms("start_time", start_time)
     if end_time is not None:

@@ -133,3 +133,36 @@ async def test_two_clients_share_no_limiter_or_clock() -> None:
     assert a._clock is not b._clock
     await a.aclose()
     await b.aclose()
+
+
+async def test_closing_the_client_ends_calls_in_flight_with_client_closed() -> None:
+    import asyncio
+
+    from binance_instloan.simulator import Simulator
+
+    sim = Simulator(seed=1)
+    sim.add_fault("latency", latency=5.0, path="/sapi/v1/margin/loan-group/ltv-details")
+    client = sim.client()
+    await client.get_max_borrowable(asset="USDT")  # the clock is learned; the pool is warm
+    call = asyncio.create_task(client.get_ltv_details())
+    await asyncio.sleep(0.05)
+    await client.aclose()
+    with pytest.raises(ClientClosedError):
+        await call
+
+
+async def test_closing_the_client_during_a_borrow_reports_an_unknown_outcome() -> None:
+    import asyncio
+
+    from binance_instloan import OutcomeUnknownError
+    from binance_instloan.simulator import Simulator
+
+    sim = Simulator(seed=1, history_days=2)
+    sim.add_fault("latency", latency=5.0, path="/sapi/v1/margin/loan-group/borrow")
+    client = sim.client()
+    await client.get_max_borrowable(asset="USDT")
+    call = asyncio.create_task(client.borrow(group_id=sim.group_ids[0], asset="USDT", amount=1))
+    await asyncio.sleep(0.05)
+    await client.aclose()
+    with pytest.raises(OutcomeUnknownError, match="closed"):
+        await call

@@ -243,7 +243,9 @@ class IteratorMethods(RiskUnitMethods, HistoryMethods):
         """
         code = None if type is None else _rebate_type(type)
         query = _query(type=code)
-        start, end = resolve_range(start_time, end_time, now_ms=self._clock.now_ms, resume=resume)
+        start, end = resolve_range(
+            start_time, end_time, now_ms=self._clock.now_ms, resume=resume, start_required=False
+        )
 
         async def fetch(
             first: int | None, last: int | None, page: int,
