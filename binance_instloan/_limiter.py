@@ -204,6 +204,40 @@ def _no_uncertainty() -> float:
     return 0.0
 
 
+def pause_error(
+    *,
+    bucket: str,
+    now: float,
+    banned_until: float,
+    paused_until: float,
+    ceiling: float,
+    ip: str = "the IP",
+    consequence: str = "nothing is sent until it ends",
+) -> RateLimitError | None:
+    """The error a limiter raises at once when a ban or 429 pause outlasts ``ceiling``.
+
+    Shared by every limiter backend so a ban reads the same wherever it is enforced.
+    """
+    if banned_until - now > ceiling:
+        remaining = banned_until - now
+        return IPBannedError(
+            f"{ip} is banned for another {remaining:.0f} s (HTTP 418), longer than "
+            f"max_pause_seconds={ceiling:g}; {consequence}",
+            retry_after=remaining,
+            until=banned_until,
+        )
+    if paused_until - now > ceiling:
+        remaining = paused_until - now
+        error = RateLimitError(
+            f"{bucket} is paused for another {remaining:.0f} s after HTTP 429, longer "
+            f"than max_pause_seconds={ceiling:g}; {consequence}",
+            retry_after=remaining,
+        )
+        error.until = paused_until
+        return error
+    return None
+
+
 class RateLimiter:
     """Paces requests per bucket to a weight budget per window of the server's clock.
 
@@ -347,25 +381,10 @@ class RateLimiter:
 
     def _pause_error(self, b: _Bucket, now: float) -> RateLimitError | None:
         """The error to raise at once if the running pause is too long to wait out."""
-        ceiling = self._limits.max_pause_seconds
-        if self._banned_until - now > ceiling:
-            remaining = self._banned_until - now
-            return IPBannedError(
-                f"the IP is banned for another {remaining:.0f} s (HTTP 418), longer than "
-                f"max_pause_seconds={ceiling:g}; nothing is sent until it ends",
-                retry_after=remaining,
-                until=self._banned_until,
-            )
-        if b.paused_until - now > ceiling:
-            remaining = b.paused_until - now
-            error = RateLimitError(
-                f"{b.name} is paused for another {remaining:.0f} s after HTTP 429, longer "
-                f"than max_pause_seconds={ceiling:g}; nothing is sent until it ends",
-                retry_after=remaining,
-            )
-            error.until = b.paused_until
-            return error
-        return None
+        return pause_error(
+            bucket=b.name, now=now, banned_until=self._banned_until,
+            paused_until=b.paused_until, ceiling=self._limits.max_pause_seconds,
+        )
 
     # -- waiting ----------------------------------------------------------------------------------
 

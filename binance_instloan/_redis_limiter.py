@@ -46,7 +46,6 @@ from ._errors import (
     ClientClosedError,
     ConfigurationError,
     InstLoanError,
-    IPBannedError,
     RateLimitError,
 )
 from ._limiter import (
@@ -57,6 +56,7 @@ from ._limiter import (
     Permit,
     RateLimiter,
     RateLimits,
+    pause_error,
 )
 from ._redis_lua import ACQUIRE, PAUSE, RAISE, RELEASE, Script
 
@@ -601,26 +601,12 @@ class RedisLimiter:
     # -- pauses -----------------------------------------------------------------------------------
 
     def _pause_error(self, lane: _Lane, now: float) -> RateLimitError | None:
-        ceiling = self._limits.max_pause_seconds
-        if self._banned_until - now > ceiling:
-            remaining = self._banned_until - now
-            return IPBannedError(
-                f"the IP {self._ip_label!r} is banned for another {remaining:.0f} s (HTTP 418), "
-                f"longer than max_pause_seconds={ceiling:g}; no process of the fleet sends "
-                "until it ends",
-                retry_after=remaining,
-                until=self._banned_until,
-            )
-        if lane.paused_until - now > ceiling:
-            remaining = lane.paused_until - now
-            error = RateLimitError(
-                f"{lane.bucket} is paused for another {remaining:.0f} s after HTTP 429, longer "
-                f"than max_pause_seconds={ceiling:g}; no process of the fleet sends until it ends",
-                retry_after=remaining,
-            )
-            error.until = lane.paused_until
-            return error
-        return None
+        return pause_error(
+            bucket=lane.bucket, now=now, banned_until=self._banned_until,
+            paused_until=lane.paused_until, ceiling=self._limits.max_pause_seconds,
+            ip=f"the IP {self._ip_label!r}",
+            consequence="no process of the fleet sends until it ends",
+        )
 
     async def _write_pause(self, key: str, until: float, seconds: float) -> None:
         ttl_ms = math.ceil(seconds * 1000) + self._window_ms
