@@ -80,8 +80,9 @@ class _Verdict:
     explanation: str
     candidates: tuple[Any, ...] = ()
     evidence: tuple[Any, ...] = ()
-    # Whether "nothing seen" may become "not executed" once Binance can no longer execute it.
-    absence_is_proof: bool = True
+    # What an unsettled verdict becomes once Binance can no longer execute the request
+    # (None: nothing can be concluded; keep looking until the deadline).
+    final: Outcome | None = Outcome.NOT_EXECUTED
 
 
 def _seconds(name: str, value: object, *, allow_zero: bool = True) -> float:
@@ -229,21 +230,30 @@ class OutcomeMethods(RiskUnitMethods, HistoryMethods):
         async def check() -> _Verdict:
             rows = await self._records_since("REPAY", group_id, asset, sent_at_ms, recv_window)
             normal = [r for r in rows if str(r.type) in _REPAY_TYPES and r.amount <= amount]
-            confirmed = [r for r in normal if r.status == TransactionStatus.CONFIRM]
-            failed = [r for r in normal if r.status == TransactionStatus.FAILED]
+            exact = [r for r in normal if r.amount == amount]
+            confirmed = [r for r in exact if r.status == TransactionStatus.CONFIRM]
+            failed = [r for r in exact if r.status == TransactionStatus.FAILED]
             if len(confirmed) == 1 and not failed:
-                moved = confirmed[0].amount
-                note = "" if moved == amount else f" (repaid {moved}: min(available, requested))"
-                return _Verdict(Outcome.EXECUTED, "one confirmed REPAY" + note,
+                return _Verdict(Outcome.EXECUTED, "one confirmed REPAY of that amount",
                                 tuple(confirmed), tuple(rows))
-            if len(normal) > 1:
+            if len(exact) > 1:
                 return _Verdict(Outcome.AMBIGUOUS,
-                                f"{len(normal)} REPAY records of at most {amount} {asset} since "
-                                "the request; cannot tell which (if any) is this one",
-                                tuple(normal), tuple(rows))
+                                f"{len(exact)} REPAY records of {amount} {asset} since the "
+                                "request; cannot tell which (if any) is this one",
+                                tuple(exact), tuple(rows))
             if len(failed) == 1:
                 return _Verdict(Outcome.NOT_EXECUTED, "the REPAY was recorded as FAILED",
                                 tuple(failed), tuple(rows))
+            smaller = [r for r in normal if r.status == TransactionStatus.CONFIRM]
+            if smaller:
+                # Binance repays min(available, requested): a smaller repay is this one if the
+                # account held only that much, or another repay. Wait for an exact match; if
+                # none comes, say so rather than pick.
+                moved = ", ".join(str(r.amount) for r in smaller)
+                return _Verdict(None, f"only smaller REPAY records ({moved}) since the request: "
+                                "this one if the account held only that much "
+                                "(min(available, requested)), otherwise another repay",
+                                tuple(smaller), tuple(rows), final=Outcome.AMBIGUOUS)
             return _Verdict(None, "no REPAY yet", (), tuple(rows))
 
         return await self._settle("repay", check, sent_at_ms, recv_window, deadline,
@@ -345,7 +355,7 @@ class OutcomeMethods(RiskUnitMethods, HistoryMethods):
             if all(d == 0 for d in drops.values()):
                 return _Verdict(None, "no margin wallet changed yet", (), tuple(now))
             return _Verdict(None, "margin equity changed, but not by the amount", (),
-                            tuple(now), absence_is_proof=False)
+                            tuple(now), final=None)
 
         resolution = await self._settle("transfer_out", check, sent_at_ms, recv_window,
                                         deadline, poll_interval, settle)
@@ -398,9 +408,9 @@ class OutcomeMethods(RiskUnitMethods, HistoryMethods):
                 return OutcomeResolution(verdict.outcome, action, verdict.explanation,
                                          verdict.candidates, verdict.evidence, checks)
             checked_at = self._clock.now_ms()
-            if checked_at >= final_ms and verdict.absence_is_proof:
+            if checked_at >= final_ms and verdict.final is not None:
                 return OutcomeResolution(
-                    Outcome.NOT_EXECUTED, action,
+                    verdict.final, action,
                     f"{verdict.explanation}, and the request's timestamp is now older than "
                     f"recvWindow ({recv_window} ms) plus {settle:.0f} s, so Binance can no "
                     "longer execute it", verdict.candidates, verdict.evidence, checks)
@@ -411,7 +421,7 @@ class OutcomeMethods(RiskUnitMethods, HistoryMethods):
                     f"{verdict.explanation}; the deadline passed before the evidence settled",
                     verdict.candidates, verdict.evidence, checks)
             wait = min(poll_interval, remaining)
-            if verdict.absence_is_proof and checked_at < final_ms:
+            if verdict.final is not None and checked_at < final_ms:
                 wait = min(wait, (final_ms - checked_at) / 1000)
             await asyncio.sleep(max(wait, 0.01))
 

@@ -59,16 +59,40 @@ async def test_two_equal_borrows_in_the_window_are_ambiguous(sim: Simulator) -> 
     assert len(result.candidates) == 2
 
 
-async def test_repay_of_less_than_requested_is_recognised(sim: Simulator) -> None:
+async def test_repay_of_exactly_the_amount_is_reported_executed(sim: Simulator) -> None:
+    sim.add_fault("reset", path=f"{LOAN}/repay", execute=True)
+    async with sim.client(recv_window=300) as client:
+        err = await _unknown(client.repay(group_id=sim.group_ids[0], asset="USDT",
+                                          amount=Decimal("2.5")))
+        result = await client.resolve_outcome(err, **FAST)
+    assert result.outcome is Outcome.EXECUTED
+    assert [c.amount for c in result.candidates] == [Decimal("2.5")]
+
+
+async def test_a_smaller_repay_is_ambiguous_not_assumed_to_be_ours(sim: Simulator) -> None:
     group = sim.group_ids[0]
     sim.add_fault("read_timeout", path=f"{LOAN}/repay", execute=True)
     async with sim.client(recv_window=300) as client:
         err = await _unknown(client.repay(group_id=group, asset="USDT",
                                           amount=Decimal("999999999")))
         result = await client.resolve_outcome(err, **FAST)
-    assert result.outcome is Outcome.EXECUTED
+    # Binance moved min(available, requested): the record is smaller than the request, and
+    # another task's repay would look the same, so the resolver shows it instead of picking.
+    assert result.outcome is Outcome.AMBIGUOUS
     assert result.candidates[0].amount < Decimal("999999999")
     assert "min(available, requested)" in result.explanation
+
+
+async def test_another_smaller_repay_is_not_taken_for_one_that_did_not_execute(
+    sim: Simulator,
+) -> None:
+    group = sim.group_ids[0]
+    async with sim.client(recv_window=300) as client:
+        sim.add_fault("read_timeout", path=f"{LOAN}/repay", execute=False)
+        err = await _unknown(client.repay(group_id=group, asset="USDT", amount="5"))
+        await client.repay(group_id=group, asset="USDT", amount="4")  # someone else's
+        result = await client.resolve_outcome(err, **FAST)
+    assert result.outcome is not Outcome.EXECUTED
 
 
 async def test_repay_that_did_not_execute(sim: Simulator) -> None:
