@@ -376,6 +376,13 @@ class BaseClient:
                 self._http, method=method, url=self._base_url + path, encoded=encoded,
                 api_key=self._api_key if endpoint.signed else None, timeout=self._timeout,
             )
+        except BaseException:
+            self._send_slots.release()
+            permit.release()
+            raise
+        try:
+            # From here on _send owns the slot and the permit: they are given back when the
+            # exchange ends, even if this caller is cancelled first.
             response = await self._send(request, endpoint, permit)
         except _ClosedInFlight as exc:
             if endpoint.is_write:

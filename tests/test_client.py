@@ -166,3 +166,20 @@ async def test_closing_the_client_during_a_borrow_reports_an_unknown_outcome() -
     await client.aclose()
     with pytest.raises(OutcomeUnknownError, match="closed"):
         await call
+
+
+async def test_a_failure_while_signing_gives_back_the_rate_budget(api: respx.MockRouter) -> None:
+    class BrokenSigner:
+        key_type = "HMAC"
+
+        def sign(self, payload: str) -> str:
+            raise RuntimeError("hardware key unplugged")
+
+    async with AsyncInstLoanClient(KEY, SECRET) as client:
+        client._signer = BrokenSigner()
+        for _ in range(3):
+            with pytest.raises(RuntimeError, match="unplugged"):
+                await client.get_active_risk_units()
+        state = client.rate_limit_state()
+    assert all(bucket.in_flight == 0 for bucket in state.buckets.values())
+    assert client._send_slots._value == 100
