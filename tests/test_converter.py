@@ -543,3 +543,17 @@ def test_close_status_closed_becomes_the_member() -> None:
     result = structure({"groupId": "10001", "status": "CLOSED"}, CloseRiskUnitResult)
 
     assert result == CloseRiskUnitResult(group_id=10001, status=RiskUnitStatus.CLOSED)
+
+
+@pytest.mark.parametrize("stamp", [0, 1, 999, 1746442800000, 1746442800123, 32503679999999])
+def test_millisecond_times_are_exact_on_the_fast_row_path(stamp: int) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from binance_instloan._converter import structure_page
+    from binance_instloan._models import InterestRecord
+
+    row = {"groupId": 1, "assetName": "USDT", "principal": "1", "interestRate": "0.1",
+           "interest": "0.1", "interestTimestamp": stamp}
+    page = structure_page({"total": 1, "rows": [row]}, InterestRecord)
+    assert page.rows[0].interest_timestamp == (
+        datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=stamp))
