@@ -357,7 +357,6 @@ class BaseClient:
         except BaseException:
             permit.release()
             raise
-        response: httpx.Response | None = None
         sent_params: dict[str, str] = dict(params)
         sent_at_ms = 0
         clock_generation = self._clock.generation
