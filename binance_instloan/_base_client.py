@@ -23,13 +23,16 @@ from ._constants import (
     CLOCK_REFRESH_SECONDS,
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_POOL_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     DEFAULT_RECV_WINDOW_MS,
     DEFAULT_WRITE_TIMEOUT,
     ENDPOINTS,
+    MAX_CONNECTIONS,
     MAX_RECV_WINDOW_MS,
+    WRITE_KEEPALIVE_EXPIRY,
     Endpoint,
 )
 from ._errors import (
@@ -60,18 +63,19 @@ from ._retry import GiveUp, RetryPolicy
 from ._signing import Signer, encode_params, load_signer
 from ._transport import (
     Backend,
+    DeadlineExceeded,
     build_request,
     check_base_url,
     create_http_client,
     provably_not_sent,
+    read_capped,
+    redact,
     redact_httpx_logs,
+    scrubbed,
 )
 from ._types import NOT_GIVEN, NotGiven
 
 logger = logging.getLogger("binance_instloan")
-
-# Requests signed at once: the connection pool's size, so none waits in the pool after signing.
-_MAX_CONNECTIONS: Final = 100
 
 _CAPTURE: contextvars.ContextVar[list[ResponseInfo] | None] = contextvars.ContextVar(
     "binance_instloan_capture", default=None
@@ -130,6 +134,18 @@ def _timeout(value: float | httpx.Timeout | NotGiven | None) -> httpx.Timeout:
             f"timeout must be positive seconds or an httpx.Timeout, not {value!r}"
         )
     return httpx.Timeout(float(value))
+
+
+def _attempt_deadline(timeout: httpx.Timeout) -> float | None:
+    """Longest one attempt may take, answer read whole: connect + write + read timeouts.
+
+    httpx's read timeout is per read, so a server dripping a byte at a time would otherwise
+    hold a call (and its send slot) for ever.
+    """
+    parts = (timeout.connect, timeout.write, timeout.read)
+    if any(part is None for part in parts):
+        return None
+    return float(sum(part for part in parts if part is not None))
 
 
 def _mask(api_key: str | None) -> str:
@@ -215,9 +231,18 @@ class BaseClient:
         self._http = http_client or create_http_client(
             backend=backend, transport=transport, timeout=self._timeout
         )
+        # Writes get a pool of their own whose idle connections expire fast: a write on a
+        # connection the server is closing never arrives, yet is an unknown outcome. A user's
+        # http_client or transport carries everything.
+        self._write_http = self._http if http_client is not None or transport is not None else (
+            create_http_client(backend=backend, transport=None, timeout=self._timeout,
+                               keepalive_expiry=WRITE_KEEPALIVE_EXPIRY)
+        )
+        self._deadline = _attempt_deadline(self._timeout)
+        self._max_response_bytes = DEFAULT_MAX_RESPONSE_BYTES
         self._closed = False
         self._sends: set[asyncio.Task[httpx.Response]] = set()
-        self._send_slots = asyncio.Semaphore(_MAX_CONNECTIONS)
+        self._send_slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self._clock = ServerClock(self._fetch_server_time, refresh_seconds=CLOCK_REFRESH_SECONDS)
         self.rate_limits = rate_limits if rate_limits is not None else RateLimits()
         self._limiter: Limiter = limiter or RateLimiter(
@@ -265,6 +290,7 @@ class BaseClient:
             await asyncio.gather(*pending, return_exceptions=True)
         if self._owns_http:
             await self._http.aclose()
+            await self._write_http.aclose()
 
     close = aclose
 
@@ -353,7 +379,7 @@ class BaseClient:
         try:
             # Sign only once a connection slot is free: a request signed and then queued in
             # the pool can outlive its recvWindow.
-            await self._send_slots.acquire()
+            await self._acquire_send_slot(endpoint)
         except BaseException:
             permit.release()
             raise
@@ -371,18 +397,20 @@ class BaseClient:
                 encoded = f"{encoded}&signature={self._signer.sign(encoded)}"
             else:
                 encoded = encode_params(params)
+            http = self._write_http if endpoint.is_write else self._http
             request = build_request(
-                self._http, method=method, url=self._base_url + path, encoded=encoded,
+                http, method=method, url=self._base_url + path, encoded=encoded,
                 api_key=self._api_key if endpoint.signed else None, timeout=self._timeout,
             )
         except BaseException:
             self._send_slots.release()
             permit.release()
             raise
+        failure: tuple[InstLoanError, httpx.RequestError] | None = None
         try:
             # From here on _send owns the slot and the permit: they are given back when the
             # exchange ends, even if this caller is cancelled first.
-            response = await self._send(request, endpoint, permit)
+            response = await self._send(http, request, endpoint, permit)
         except _ClosedInFlight as exc:
             if endpoint.is_write:
                 raise self._outcome_unknown(
@@ -390,16 +418,38 @@ class BaseClient:
                     "the client was closed while the request was in flight",
                 ) from exc
             raise ClientClosedError("the client was closed while this call was in flight") from exc
-        except httpx.TransportError as exc:
-            raise self._transport_failure(
-                exc, endpoint, sent_params, sent_at_ms
-            ) from exc
+        except httpx.RequestError as exc:
+            failure = (self._transport_failure(exc, endpoint, sent_params, sent_at_ms),
+                       scrubbed(exc))
+        if failure is not None:
+            # Raised here, not in the except block, so that the httpx exception (its request's
+            # URL carries the signature) is neither cause nor context; a copy without it is.
+            error, cause = failure
+            raise error from cause
         return await self._handle(
             endpoint, response, sent_params, sent_at_ms, attempt_no, clock_generation
         )
 
+    async def _acquire_send_slot(self, endpoint: Endpoint) -> None:
+        """Wait for a send slot, at most the pool timeout; refuse once the client closes."""
+        try:
+            async with asyncio.timeout(self._timeout.pool):
+                await self._send_slots.acquire()
+        except TimeoutError as exc:
+            raise APITimeoutError(
+                f"{endpoint.method} {endpoint.path} not sent: no send slot came free within "
+                f"the pool timeout ({self._timeout.pool} s)",
+                method=endpoint.method, path=endpoint.path, request_sent=False,
+            ) from exc
+        if self._closed:
+            # Slots free up as aclose() stops the sends in flight; the calls queued behind them
+            # must not go out on a client that is closing.
+            self._send_slots.release()
+            raise ClientClosedError("the client was closed before this call was sent")
+
     async def _send(
-        self, request: httpx.Request, endpoint: Endpoint, permit: Permit,
+        self, http: httpx.AsyncClient, request: httpx.Request, endpoint: Endpoint,
+        permit: Permit,
     ) -> httpx.Response:
         """Send in a task of its own, shielded from the caller's cancellation.
 
@@ -410,7 +460,7 @@ class BaseClient:
         the answer, which for a write it could not have trusted anyway.
         """
         try:
-            task = asyncio.ensure_future(self._http.send(request))
+            task = asyncio.ensure_future(self._exchange(http, request))
         except BaseException:
             self._send_slots.release()
             permit.release()
@@ -425,9 +475,29 @@ class BaseClient:
                 raise _ClosedInFlight() from exc
             raise
         except RuntimeError as exc:
-            if self._http.is_closed:
+            if http.is_closed:
                 raise ClientClosedError("the HTTP client was closed; create a new client") from exc
             raise
+
+    async def _exchange(self, http: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+        """One request and its whole answer, within the attempt deadline and the body cap.
+
+        The deadline runs here, inside the shielded task, so a call whose caller was
+        cancelled still gives its slot back within it.
+        """
+        if self._closed:
+            raise ClientClosedError("the client was closed before this call was sent")
+        deadline = asyncio.timeout(self._deadline)
+        try:
+            async with deadline:
+                return await read_capped(http, request, self._max_response_bytes)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+        raise DeadlineExceeded(
+            f"no complete answer within the attempt deadline of {self._deadline} s "
+            "(connect + write + read timeouts)"
+        )
 
     def _send_done(self, permit: Permit, endpoint: Endpoint, task: asyncio.Task[Any]) -> None:
         self._sends.discard(task)
@@ -438,21 +508,22 @@ class BaseClient:
             permit.release(used_weight=used_weight(task.result().headers, endpoint.budget.value))
 
     def _transport_failure(
-        self, exc: httpx.TransportError, endpoint: Endpoint, sent: dict[str, str],
+        self, exc: httpx.RequestError, endpoint: Endpoint, sent: dict[str, str],
         sent_at_ms: int,
     ) -> InstLoanError:
         method, path = endpoint.method, endpoint.path
         not_sent = provably_not_sent(exc)
         logger.debug("%s %s failed: %s (request %s)", method, path, type(exc).__name__,
                      "not sent" if not_sent else "may have been sent")
+        detail = redact(str(exc)) or "no details"
         if endpoint.is_write and not not_sent:
             return self._outcome_unknown(
                 endpoint, sent, sent_at_ms,
-                f"{type(exc).__name__} after the request may have been sent",
+                f"{type(exc).__name__} after the request may have been sent ({detail})",
             )
         cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
         return cls(
-            f"{method} {path}: {type(exc).__name__}: {exc or 'no details'}",
+            f"{method} {path}: {type(exc).__name__}: {detail}",
             method=method, path=path, request_sent=not not_sent,
         )
 

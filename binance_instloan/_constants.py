@@ -105,3 +105,16 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
 # Borrow-repay records: how far back from endTime a window may reach (reference 2.11).
 BORROW_REPAY_SPAN_DAYS_WITH_ASSET: Final = 30
 BORROW_REPAY_SPAN_DAYS_WITHOUT_ASSET: Final = 7
+
+# The send path (binance_instloan/_transport.py, _base_client.py).
+# Connections (and requests signed at once: a request signed and then queued in the pool can
+# outlive its recvWindow).
+MAX_CONNECTIONS: Final = 100
+# Idle connections are reused for this long by reads: a stale one only costs a GET retry.
+KEEPALIVE_EXPIRY: Final = 30.0
+# Writes reuse a connection only if it has been idle less than this. A server closes idle
+# connections after a few seconds (uvicorn 5 s); a write sent just as it does never reaches it,
+# yet cannot be told from one that executed, and would end as an OutcomeUnknownError.
+WRITE_KEEPALIVE_EXPIRY: Final = 0.5
+# Largest response body read; Binance's largest answers (100-row history pages) are ~100 KiB.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024

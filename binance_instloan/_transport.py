@@ -1,7 +1,7 @@
 """Everything that touches httpx: building the HTTP client, sending bytes, classifying failures.
 
-Keeping all of it here makes the I/O backend (plain httpx or httpx-aiohttp) one choice in one
-place, and keeps the rest of the package testable with any ``httpx.AsyncBaseTransport``.
+Keeping all of it here makes the I/O backend (plain httpx or our aiohttp transport) one choice in
+one place, and keeps the rest of the package testable with any ``httpx.AsyncBaseTransport``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Final, Literal
 
 import httpx
 
+from ._constants import KEEPALIVE_EXPIRY, MAX_CONNECTIONS
 from ._errors import ConfigurationError
 
 Backend = Literal["httpx", "aiohttp"]
@@ -82,24 +83,36 @@ def create_http_client(
     backend: Backend,
     transport: httpx.AsyncBaseTransport | None,
     timeout: httpx.Timeout,
+    keepalive_expiry: float = KEEPALIVE_EXPIRY,
 ) -> httpx.AsyncClient:
-    """Build the HTTP client the API client owns."""
-    # Many tasks share one client; keeping every connection alive avoids TLS handshakes
-    # between bursts of history calls.
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=30)
+    """Build the HTTP client the API client owns.
+
+    ``keepalive_expiry``: how long an idle connection may be reused. The client keeps a second
+    pool with a short one for writes (see ``WRITE_KEEPALIVE_EXPIRY``).
+    """
+    # Many tasks share one client; keeping connections alive avoids TLS handshakes between
+    # bursts of history calls.
+    limits = httpx.Limits(
+        max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS,
+        keepalive_expiry=keepalive_expiry,
+    )
     if transport is not None:
         return httpx.AsyncClient(transport=transport, timeout=timeout)
     if backend == "httpx":
         return httpx.AsyncClient(timeout=timeout, limits=limits)
     if backend == "aiohttp":
         try:
-            from httpx_aiohttp import HttpxAiohttpClient
+            from ._aiohttp_transport import AiohttpTransport
         except ImportError as exc:
             raise ConfigurationError(
                 'backend="aiohttp" needs the aiohttp extra: pip install "binance-instloan[aiohttp]"'
             ) from exc
-        client: httpx.AsyncClient = HttpxAiohttpClient(timeout=timeout, limits=limits)
-        return client
+        return httpx.AsyncClient(
+            transport=AiohttpTransport(
+                max_connections=MAX_CONNECTIONS, keepalive_expiry=keepalive_expiry
+            ),
+            timeout=timeout,
+        )
     raise ConfigurationError(f'backend must be "httpx" or "aiohttp", not {backend!r}')
 
 
@@ -127,8 +140,12 @@ def build_request(
     )
 
 
-def provably_not_sent(exc: httpx.TransportError) -> bool:
-    """True when the request cannot have reached the server (so even a POST may be re-sent)."""
+def provably_not_sent(exc: httpx.RequestError) -> bool:
+    """True when the request cannot have reached the server (so even a POST may be re-sent).
+
+    Both backends raise ``ConnectError``/``ConnectTimeout`` only while connecting (the aiohttp
+    transport maps aiohttp's connect-phase errors, and nothing else, to them).
+    """
     if isinstance(exc, httpx.PoolTimeout):
         return True  # never got a connection
     if not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
@@ -136,15 +153,73 @@ def provably_not_sent(exc: httpx.TransportError) -> bool:
     cause = exc.__cause__
     if cause is None:
         return True
-    # httpx-aiohttp maps every aiohttp ClientConnectionError, including "server disconnected"
-    # after the request went out, to ConnectTimeout. Only a failure to connect proves nothing
-    # was sent.
-    module = type(cause).__module__
-    if module.startswith("aiohttp"):
+    # A user's own http_client may be httpx-aiohttp's, which maps every aiohttp
+    # ClientConnectionError, including "server disconnected" after the request went out, to
+    # ConnectTimeout. Only a failure to connect proves nothing was sent.
+    if type(cause).__module__.startswith("aiohttp"):
         return type(cause).__name__ in {"ClientConnectorError", "ClientConnectorDNSError",
                                         "ClientConnectorSSLError",
                                         "ClientConnectorCertificateError", "ConnectionTimeoutError"}
     return True
 
 
+class ResponseTooLargeError(httpx.TransportError):
+    """The response body is larger than the client accepts."""
 
+
+class DeadlineExceeded(httpx.TimeoutException):
+    """The attempt, answer read whole, took longer than its deadline."""
+
+
+def scrubbed(exc: httpx.RequestError) -> httpx.RequestError:
+    """A copy of ``exc`` fit to chain to our errors: without its request, whose URL carries
+    the signature, and without any cause whose text carries one."""
+    copy = type(exc)(redact(str(exc)))
+    cause = exc.__cause__
+    if cause is not None and "signature=" not in str(cause):
+        copy.__cause__ = cause
+    return copy
+
+
+def redact(text: str) -> str:
+    """``text`` with any ``signature=...`` hidden."""
+    return _SIGNATURE.sub("signature=<redacted>", text)
+
+
+async def read_capped(
+    http: httpx.AsyncClient, request: httpx.Request, max_bytes: int
+) -> httpx.Response:
+    """Send ``request`` and read its body, refusing one longer than ``max_bytes``.
+
+    The declared length is checked before reading; the bytes are counted while reading, after
+    decompression, so neither a lying header nor a compressed bomb gets past the cap.
+    """
+    response = await http.send(request, stream=True)
+    try:
+        declared = response.headers.get("content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > max_bytes:
+            raise ResponseTooLargeError(
+                f"the response declares {int(declared)} bytes, more than the "
+                f"{max_bytes} accepted (max_response_bytes)"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise ResponseTooLargeError(
+                    f"the response body is larger than the {max_bytes} bytes accepted "
+                    "(max_response_bytes)"
+                )
+            chunks.append(chunk)
+    finally:
+        await response.aclose()
+    # The body is decoded already: the copy must not claim an encoding it no longer has.
+    headers = [(k, v) for k, v in response.headers.raw
+               if k.lower() not in (b"content-encoding", b"content-length",
+                                    b"transfer-encoding")]
+    return httpx.Response(
+        response.status_code, headers=headers, content=b"".join(chunks), request=request,
+        extensions={k: v for k, v in response.extensions.items()
+                    if k in ("http_version", "reason_phrase")},
+    )

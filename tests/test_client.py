@@ -124,7 +124,7 @@ def test_unknown_backend_is_refused() -> None:
 
 async def test_aiohttp_backend_is_one_argument() -> None:
     async with AsyncInstLoanClient(KEY, SECRET, backend="aiohttp") as client:
-        assert type(client._http).__name__ == "HttpxAiohttpClient"
+        assert type(client._http._transport).__name__ == "AiohttpTransport"
 
 
 async def test_two_clients_share_no_limiter_or_clock() -> None:
