@@ -9,9 +9,10 @@ spell of the machine hits both sides of it.
 
 Sides:
   ours/httpx, ours/aiohttp        AsyncInstLoanClient(backend=...), rate_limits=unlimited()
-  floor/httpx, floor/httpx-aiohttp  a bare httpx.AsyncClient / httpx_aiohttp.HttpxAiohttpClient
-                                  sending the same signed GET, then json.loads(parse_float=Decimal)
-  floor/aiohttp                   the same on a bare aiohttp.ClientSession (the peers' floor)
+  floor/httpx                     a bare httpx.AsyncClient sending the same signed GET, then
+                                  json.loads(parse_float=Decimal): the floor of ours/httpx
+  floor/aiohttp                   the same on a bare aiohttp.ClientSession: the floor of
+                                  ours/aiohttp (which runs on our own transport over aiohttp)
   typed-binance                   Binance.new(...).spot.http.institutional_loan.interest_history
   python-binance                  AsyncClient._request_margin_api (its generic signed path)
   ccxt                            binance().request(path, ["sapi"], "GET", params)
@@ -104,20 +105,14 @@ async def ours(server: ServedSim, q: Query, backend: Literal["httpx", "aiohttp"]
         )
         return len(page.rows)
 
-    floor = "floor/httpx" if backend == "httpx" else "floor/httpx-aiohttp"
+    floor = "floor/httpx" if backend == "httpx" else "floor/aiohttp"
     return Side(f"ours/{backend}", call, client.aclose, floor)
 
 
-async def floor_httpx(server: ServedSim, q: Query, aiohttp_transport: bool) -> Side:
+async def floor_httpx(server: ServedSim, q: Query) -> Side:
     import httpx
 
-    http: httpx.AsyncClient
-    if aiohttp_transport:
-        from httpx_aiohttp import HttpxAiohttpClient
-
-        http = HttpxAiohttpClient()
-    else:
-        http = httpx.AsyncClient()
+    http = httpx.AsyncClient()
     signer = _Signer(server.api_secret, q)
     url = server.base_url + PATH
     headers = {"X-MBX-APIKEY": server.api_key}
@@ -129,7 +124,7 @@ async def floor_httpx(server: ServedSim, q: Query, aiohttp_transport: bool) -> S
             raise RuntimeError(f"HTTP {response.status_code}: {body}")
         return len(body["rows"])
 
-    return Side("floor/httpx-aiohttp" if aiohttp_transport else "floor/httpx", call, http.aclose)
+    return Side("floor/httpx", call, http.aclose)
 
 
 async def floor_aiohttp(server: ServedSim, q: Query) -> Side:
@@ -218,7 +213,7 @@ async def ccxt_binance(server: ServedSim, q: Query) -> Side:
 
 
 ALL_SIDES: Final = (
-    "ours/httpx", "floor/httpx", "ours/aiohttp", "floor/httpx-aiohttp", "floor/aiohttp",
+    "ours/httpx", "floor/httpx", "ours/aiohttp", "floor/aiohttp",
     "typed-binance", "python-binance", "ccxt",
 )
 
@@ -229,9 +224,7 @@ async def make_side(name: str, server: ServedSim, q: Query) -> Side:
     if name == "ours/aiohttp":
         return await ours(server, q, "aiohttp")
     if name == "floor/httpx":
-        return await floor_httpx(server, q, aiohttp_transport=False)
-    if name == "floor/httpx-aiohttp":
-        return await floor_httpx(server, q, aiohttp_transport=True)
+        return await floor_httpx(server, q)
     if name == "floor/aiohttp":
         return await floor_aiohttp(server, q)
     if name == "typed-binance":

@@ -290,7 +290,8 @@ class BaseClient:
             await asyncio.gather(*pending, return_exceptions=True)
         if self._owns_http:
             await self._http.aclose()
-            await self._write_http.aclose()
+            if self._write_http is not self._http:
+                await self._write_http.aclose()
 
     close = aclose
 
