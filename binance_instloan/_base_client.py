@@ -496,7 +496,7 @@ class BaseClient:
             if not deadline.expired():
                 raise
         raise DeadlineExceeded(
-            f"no complete answer within the attempt deadline of {self._deadline} s "
+            f"no complete answer within the attempt deadline of {self._deadline:g} s "
             "(connect + write + read timeouts)"
         )
 

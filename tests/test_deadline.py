@@ -53,7 +53,8 @@ async def _drips(conn: Conn, request: Request) -> None:
 async def _drips_active_units(conn: Conn, request: Request) -> None:
     if request.path.endswith(ACTIVE):
         await _drip(conn)
-    conn.answer([])
+    else:
+        conn.answer([])
 
 
 async def _holds(conn: Conn, request: Request) -> None:
@@ -84,7 +85,8 @@ async def test_a_signed_call_ends_unsent_while_the_server_time_drips(backend: st
     async def time_drips(conn: Conn, request: Request) -> None:
         if request.path == "/api/v3/time":
             await _drip(conn)
-        conn.answer({"transactionId": 9, "amount": "5", "status": "success"})
+        else:
+            conn.answer({"transactionId": 9, "amount": "5", "status": "success"})
 
     async with HostileServer(time_drips, answer_time=False) as server, \
             _client(server, backend) as client:
@@ -118,10 +120,11 @@ async def test_a_call_after_a_hundred_cancelled_ones_on_a_dripping_endpoint_succ
             _client(server, backend, max_retries=3) as client:
         client._retry.sleep = lambda seconds: asyncio.sleep(0.05)
         calls = [asyncio.create_task(client.get_active_risk_units()) for _ in range(100)]
-        await wait_until(lambda: server.count("GET", ACTIVE) == 100)
+        await wait_until(lambda: server.count("GET", ACTIVE) >= 100)
         for call in calls:
             call.cancel()
         assert await asyncio.wait_for(client.get_ltv_details(), GUARD) == []
+        await asyncio.gather(*calls, return_exceptions=True)
 
 
 @BACKENDS
@@ -135,6 +138,7 @@ async def test_waiting_for_a_send_slot_honours_the_pool_timeout(backend: str) ->
             await asyncio.wait_for(client.get_ltv_details(), GUARD)
         for call in calls:
             call.cancel()
+        await asyncio.gather(*calls, return_exceptions=True)
     assert caught.value.request_sent is False
 
 
