@@ -434,8 +434,11 @@ class BaseClient:
     async def _acquire_send_slot(self, endpoint: Endpoint) -> None:
         """Wait for a send slot, at most the pool timeout; refuse once the client closes."""
         try:
-            async with asyncio.timeout(self._timeout.pool):
-                await self._send_slots.acquire()
+            if self._send_slots.locked():
+                async with asyncio.timeout(self._timeout.pool):
+                    await self._send_slots.acquire()
+            else:
+                await self._send_slots.acquire()  # free: no timer to arm
         except TimeoutError as exc:
             raise APITimeoutError(
                 f"{endpoint.method} {endpoint.path} not sent: no send slot came free within "
