@@ -25,6 +25,7 @@ from binance_instloan import (
     OutcomeUnknownError,
     RateLimits,
 )
+from binance_instloan._aiohttp_transport import AiohttpTransport
 from tests._hostile_server import Conn, HostileServer, Request, wait_until
 from tests._support import KEY, SECRET
 
@@ -107,6 +108,19 @@ async def test_a_delete_on_a_reused_connection_that_drops_reaches_the_server_onc
         with pytest.raises(OutcomeUnknownError):
             await asyncio.wait_for(client.close_risk_unit(group_id=10001), GUARD)
     assert server.count("DELETE") == 2
+
+
+async def test_the_aiohttp_transport_refuses_to_re_send_even_if_aiohttp_tries() -> None:
+    # A future aiohttp could re-send by a path the switch does not cover: simulated by
+    # turning aiohttp's own re-send back on. The trace hook still stops the second attempt.
+    transport = AiohttpTransport(max_connections=10, keepalive_expiry=5.0)
+    async with HostileServer(_hang_up) as server, httpx.AsyncClient(transport=transport) as http:
+        transport._session = transport._open_session()
+        transport._session._retry_connection = True
+        with pytest.raises(httpx.RemoteProtocolError, match="not re-sent"):
+            await http.request("DELETE", f"{server.base_url}/sapi/v1/margin/loan-group",
+                               content=b"groupId=1")
+    assert server.count("DELETE") == 1
 
 
 # -- every failure maps into our tree, without the signature --------------------------------
