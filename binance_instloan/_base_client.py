@@ -12,6 +12,7 @@ import functools
 import logging
 import math
 import os
+import re
 from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Any, Final, Protocol
@@ -32,28 +33,38 @@ from ._constants import (
     MAX_RECV_WINDOW_MS,
     Endpoint,
 )
+from ._converter import ResponseFormatError, structure
 from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
     ConfigurationError,
+    ExecutedUnreadableError,
     InstLoanError,
     IPBannedError,
     OutcomeUnknownError,
     RateLimitError,
-    ServerError,
+    UnreadableResponseError,
 )
 from ._limiter import LimiterState, Permit, RateLimiter, RateLimits
+from ._models import (
+    BorrowResult,
+    CloseRiskUnitResult,
+    EditMemberResult,
+    RepayResult,
+    TransferOutResult,
+)
 from ._response import (
     DEFAULT_RETRY_AFTER,
-    SERVICE_UNAVAILABLE_MSG,
-    UNKNOWN_OUTCOME_CODES,
     NonJSONBody,
     ResponseInfo,
+    body_snippet,
+    error_code,
     error_from_response,
     is_error_body,
     parse_body,
+    proves_not_executed,
     used_weight,
 )
 from ._retry import GiveUp, RetryPolicy
@@ -69,6 +80,9 @@ from ._transport import (
 from ._types import NOT_GIVEN, NotGiven
 
 logger = logging.getLogger("binance_instloan")
+
+# What a Binance API key is made of: printable ASCII, no spaces (they are 64 letters and digits).
+_API_KEY: Final = re.compile(r"[\x21-\x7e]+")
 
 # Requests signed at once: the connection pool's size, so none waits in the pool after signing.
 _MAX_CONNECTIONS: Final = 100
@@ -91,6 +105,16 @@ _HOW_TO_CHECK: Final = {
     "in get_active_risk_units()",
     "close_risk_unit": "await client.resolve_outcome(err), or see whether the unit is in "
     "get_closed_risk_units() rather than get_active_risk_units()/get_ltv_details()",
+}
+
+
+# The result model of each write: a 2xx body that does not fit it is an unreadable answer.
+_WRITE_RESULTS: Final[dict[str, type[Any]]] = {
+    "borrow": BorrowResult,
+    "repay": RepayResult,
+    "transfer_out": TransferOutResult,
+    "edit_member": EditMemberResult,
+    "close_risk_unit": CloseRiskUnitResult,
 }
 
 
@@ -190,6 +214,13 @@ class BaseClient:
             raise ConfigurationError(
                 "no API key: pass api_key= or set BINANCE_API_KEY (with BINANCE_API_SECRET or "
                 "BINANCE_PRIVATE_KEY)"
+            )
+        if not _API_KEY.fullmatch(api_key):
+            # The key goes into an HTTP header: CR/LF, NUL, spaces or non-ASCII would fail (or
+            # split the header) only once a POST is on its way. The key itself is not echoed.
+            raise ConfigurationError(
+                "api_key must be printable ASCII without spaces (as Binance issues them); "
+                "it contains a space, a control character or a non-ASCII character"
             )
         if isinstance(recv_window, bool) or not isinstance(recv_window, int) or not (
             1 <= recv_window <= MAX_RECV_WINDOW_MS
@@ -478,8 +509,25 @@ class BaseClient:
         except NonJSONBody:
             body, non_json = None, True
         self._record(endpoint, response, attempt_no)
-        if 200 <= status < 300 and not non_json and not is_error_body(body):
-            return body
+        if 200 <= status < 300:
+            if endpoint.is_write:
+                # A 2xx means Binance ran it (or may have): never a refusal, whatever the body.
+                problem = _unreadable_write_result(endpoint, body, non_json)
+                if problem is None:
+                    return body
+                raise self._executed_unreadable(
+                    endpoint, response, body, sent, sent_at_ms, problem
+                )
+            if non_json:
+                # Only this answer is broken: retried like a lost connection.
+                raise UnreadableResponseError(
+                    f"{method} {path} -> HTTP {status} with an unreadable body: "
+                    f"{body_snippet(response.content)!r}",
+                    method=method, path=path, status_code=status,
+                    body=body_snippet(response.content), headers=response.headers,
+                )
+            if not is_error_body(body):
+                return body
         error = error_from_response(response, body, non_json=non_json, method=method, path=path)
         logger.debug("%s %s -> HTTP %d code %s (attempt %d)", method, path, status, error.code,
                      attempt_no)
@@ -505,6 +553,20 @@ class BaseClient:
             ) from error
         raise error
 
+    def _executed_unreadable(
+        self, endpoint: Endpoint, response: httpx.Response, body: Any, sent: dict[str, str],
+        sent_at_ms: int, problem: str,
+    ) -> ExecutedUnreadableError:
+        status = response.status_code
+        code, _ = error_code(body)
+        return ExecutedUnreadableError(
+            f"HTTP {status} means Binance executed it (or may have), but the answer cannot "
+            f"be read: {problem}",
+            method=endpoint.method, path=endpoint.path, params=sent, sent_at_ms=sent_at_ms,
+            how_to_check=_HOW_TO_CHECK.get(endpoint.name, "query the state"),
+            status_code=status, code=code, body=body_snippet(response.content),
+        )
+
     def _record(self, endpoint: Endpoint, response: httpx.Response, attempt_no: int) -> None:
         seen = _CAPTURE.get()
         if seen is None or not endpoint.signed:
@@ -518,9 +580,19 @@ class BaseClient:
 
 
 def _may_have_executed(error: APIStatusError) -> bool:
-    if error.code in UNKNOWN_OUTCOME_CODES:
-        return True
-    if isinstance(error, ServerError):
-        return not (error.status_code == 503 and error.msg == SERVICE_UNAVAILABLE_MSG)
-    return False
+    return proves_not_executed(error.status_code, error.code, error.msg) is None
 
+
+def _unreadable_write_result(endpoint: Endpoint, body: Any, non_json: bool) -> str | None:
+    """What keeps a 2xx answer to a write from being read as its result, or None."""
+    if non_json:
+        return "the body is not JSON (cut short, HTML, or malformed)"
+    if is_error_body(body):
+        return f"the body is an error object {body!r}"
+    model = _WRITE_RESULTS.get(endpoint.name)
+    if model is not None:
+        try:
+            structure(body, model)
+        except ResponseFormatError as exc:
+            return exc.details
+    return None
