@@ -24,8 +24,7 @@ from ._errors import (
 DEFAULT_RETRY_AFTER: Final = 5.0
 _AUTH_CODES: Final = frozenset({-2014, -2015, -1022, -1002})
 _RISK_CODES: Final = frozenset({-1024, -1025})
-# -1006/-1007 say outright that the execution status is unknown (kept for callers; the verdict
-# below treats every code it does not list as unknown anyway).
+# -1006/-1007 say outright that the execution status is unknown.
 UNKNOWN_OUTCOME_CODES: Final = frozenset({-1006, -1007})
 # 503 with this text is a definite failure; other 5xx answers may hide an executed request.
 SERVICE_UNAVAILABLE_MSG: Final = "Service Unavailable."
@@ -81,7 +80,7 @@ def proves_not_executed(status: int, code: int | None, msg: str | None) -> str |
         return None
     if status in NOT_EXECUTED_STATUSES:
         return NOT_EXECUTED_STATUSES[status]
-    if status < 400 or code is None or code in NOT_A_REFUSAL_CODES:
+    if status < 400 or code is None or code in NOT_A_REFUSAL_CODES | UNKNOWN_OUTCOME_CODES:
         return None
     if code in NOT_EXECUTED_CODES:
         return NOT_EXECUTED_CODES[code]
