@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -362,3 +363,19 @@ def test_no_2xx_ever_proves_a_write_did_not_execute() -> None:
         for code in (None, -1021, -27009, -1003):
             assert proves_not_executed(status, code, None) is None
 
+
+
+def test_the_readme_table_names_every_answer_the_code_treats_as_not_executed() -> None:
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| Answer to a POST / DELETE |"):]
+    table = table[: table.index("\n\n")]
+
+    for code in NOT_EXECUTED_CODES:
+        assert f"`{code}`" in table, code
+    for low, high, _ in NOT_EXECUTED_CODE_RANGES:
+        assert f"`{high}` to `{low}`" in table, (low, high)
+    for status in NOT_EXECUTED_STATUSES:
+        assert f"HTTP {status}" in table, status
+    for code in NOT_A_REFUSAL_CODES:
+        assert f"`{code}`" in text[text.index("| Answer to a POST / DELETE |"):], code
+    assert "HTTP 503 with \"Service Unavailable.\"" in table
