@@ -4,15 +4,19 @@ The same signed ``GET interest-history`` call as ``bench_overhead.py`` (ours/htt
 limits off), from four copies of the client loaded side by side under different names:
 
   main                  the package as committed on ``--main-ref`` (``git archive``), no hooks
+  main-again            a second client of the same copy: the A/A spread is the noise
   otel-absent           this checkout, imported while ``opentelemetry`` cannot be imported
   otel-unconfigured     this checkout with opentelemetry-api installed and no provider set
   otel-configured       this checkout with SDK providers (spans and metrics recorded, never
                         exported): what turning telemetry on costs, for reference
 
 Sides run interleaved in rotated order; each ratio is the median of per-round ratios to
-``main``, so a slow spell of the machine hits both sides of it.
+``main``, so a slow spell of the machine hits both sides of it. ``--transport mock`` answers
+from an ``httpx.MockTransport`` with the body the simulator served (no sockets, no server):
+only the client's own work is left, so a difference of a few microseconds would show.
 
     python benchmarks/bench_telemetry.py [--calls 200] [--rounds 9] [--main-ref main]
+        [--transport tcp|mock]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -59,7 +64,30 @@ def _main_copy(ref: str, root: Path) -> Path:
     return target / "binance_instloan"
 
 
-async def _side(pkg: ModuleType, name: str, server: Any, q: bo.Query, **kwargs: Any) -> bo.Side:
+def _mock_transport(server: Any, q: bo.Query) -> Any:
+    """A transport answering every call with the body the simulator gave to a real one."""
+    import httpx
+
+    signed = bo._Signer(server.api_secret, q).signed()
+    served = httpx.get(f"{server.base_url}{bo.PATH}?{signed}",
+                       headers={"X-MBX-APIKEY": server.api_key})
+    served.raise_for_status()
+    body, headers = served.content, {"Content-Type": "application/json",
+                                     "X-SAPI-USED-IP-WEIGHT-1M": "400"}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v3/time":
+            return httpx.Response(200, json={"serverTime": int(time.time() * 1000)})
+        return httpx.Response(200, content=body, headers=headers)
+
+    return lambda: httpx.MockTransport(answer)
+
+
+async def _side(
+    pkg: ModuleType, name: str, server: Any, q: bo.Query, transport: Any, **kwargs: Any,
+) -> bo.Side:
+    if transport is not None:
+        kwargs["transport"] = transport()
     client = pkg.AsyncInstLoanClient(
         server.api_key, server.api_secret, base_url=server.base_url,
         rate_limits=pkg.RateLimits.unlimited(), **kwargs,
@@ -74,7 +102,7 @@ async def _side(pkg: ModuleType, name: str, server: Any, q: bo.Query, **kwargs: 
     return bo.Side(name, call, client.aclose)
 
 
-async def bench(calls: int, rounds: int, concurrency: int, ref: str) -> None:
+async def bench(calls: int, rounds: int, concurrency: int, ref: str, mode: str) -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
@@ -89,11 +117,13 @@ async def bench(calls: int, rounds: int, concurrency: int, ref: str) -> None:
             tracer_provider=None, meter_provider=None, base_url="https://x").enabled
         q = bo._query()
         async with sim_server(history_days=10) as server:
+            t = _mock_transport(server, q) if mode == "mock" else None
             sides = [
-                await _side(main, "main", server, q),
-                await _side(absent, "otel-absent", server, q),
-                await _side(here, "otel-unconfigured", server, q),
-                await _side(here, "otel-configured", server, q,
+                await _side(main, "main", server, q, t),
+                await _side(main, "main-again", server, q, t),
+                await _side(absent, "otel-absent", server, q, t),
+                await _side(here, "otel-unconfigured", server, q, t),
+                await _side(here, "otel-configured", server, q, t,
                             tracer_provider=TracerProvider(),
                             meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()])),
             ]
@@ -106,7 +136,7 @@ async def bench(calls: int, rounds: int, concurrency: int, ref: str) -> None:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     base = samples["main"]
-    print(f"concurrency {concurrency}, {calls} calls x {rounds} rounds per side")
+    print(f"transport {mode}, concurrency {concurrency}, {calls} calls x {rounds} rounds per side")
     for name, s in samples.items():
         cpu, wall = median(s.cpu_us), median(s.wall_us)
         ratio = ""
@@ -122,11 +152,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--concurrency", default="1", help="comma-separated, e.g. 1,50")
     parser.add_argument("--main-ref", default="main", help="the git ref to compare with")
+    parser.add_argument("--transport", choices=["tcp", "mock"], default="tcp")
     args = parser.parse_args()
     check_sniffio()
     print(machine())
     for concurrency in (int(c) for c in args.concurrency.split(",")):
-        asyncio.run(bench(args.calls, args.rounds, concurrency, args.main_ref))
+        asyncio.run(bench(args.calls, args.rounds, concurrency, args.main_ref, args.transport))
 
 
 if __name__ == "__main__":

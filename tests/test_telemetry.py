@@ -286,3 +286,38 @@ def test_without_opentelemetry_installed_calls_work_and_providers_are_refused() 
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "refused: tracer_provider/meter_provider need opentelemetry-api" in done.stdout
+
+
+def test_the_global_providers_are_used_when_none_are_passed() -> None:
+    # In a child process: the global providers can be set only once per process.
+    script = textwrap.dedent("""
+        import asyncio
+        from opentelemetry import metrics, trace
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        from binance_instloan.simulator import Simulator
+
+        spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+        trace.set_tracer_provider(tracer_provider)
+        metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+
+        async def main():
+            async with Simulator(seed=1, history_days=1).client() as client:
+                await client.get_ltv_details()
+
+        asyncio.run(main())
+        names = sorted(s.name for s in spans.get_finished_spans())
+        metric_names = {m.name for r in reader.get_metrics_data().resource_metrics
+                        for sc in r.scope_metrics for m in sc.metrics}
+        print(names, "binance_instloan.calls" in metric_names)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "'binance_instloan.ltv_details'" in done.stdout
+    assert done.stdout.strip().endswith("True")
