@@ -412,7 +412,14 @@ class _OTelTelemetry(Telemetry):
                 attributes={**attrs, "url.path": endpoint.path},
             )
         try:
-            response = await sending
+            if span is None:
+                response = await sending
+            else:
+                # Current while the exchange starts, so spans of an httpx instrumentation the
+                # application runs nest under this attempt.
+                with otel_trace.use_span(span, end_on_exit=False, record_exception=False,
+                                         set_status_on_exception=False):
+                    response = await sending
         except BaseException as exc:
             attrs["error.type"] = _error_type(exc)
             if span is not None:
