@@ -203,6 +203,7 @@ class _OTelTelemetry(Telemetry):
         "_tracer",
         "_unknown",
         "_used",
+        "_used_gauge",
         "_wait",
     )
     enabled = True
@@ -218,6 +219,7 @@ class _OTelTelemetry(Telemetry):
             if tracer_provider is not None else None
         )
         self._used: dict[str, int] = {}
+        self._used_gauge: Any = None
         self._calls = self._errors = self._retries = self._pauses = None
         self._unknown = self._resolutions = None
         self._call_duration = self._attempt_duration = self._wait = self._pause_length = None
@@ -270,10 +272,18 @@ class _OTelTelemetry(Telemetry):
             _P + "outcome_resolutions", unit="{resolution}",
             description="resolve_* verdicts on unknown outcomes",
         )
-        meter.create_observable_gauge(
-            _P + "rate_limit.used_weight", callbacks=[self._observe_used], unit="{weight}",
-            description="Used weight of the current window per bucket, as Binance last reported",
-        )
+        used_doc = "Used weight of the current window per bucket, as Binance last reported"
+        if callable(getattr(meter, "create_gauge", None)):
+            # A synchronous gauge is one instrument for every client on this meter; the
+            # observable kind would keep only the first client's callback.
+            self._used_gauge = meter.create_gauge(
+                _P + "rate_limit.used_weight", unit="{weight}", description=used_doc,
+            )
+        else:  # opentelemetry-api < 1.23
+            meter.create_observable_gauge(
+                _P + "rate_limit.used_weight", callbacks=[self._observe_used], unit="{weight}",
+                description=used_doc,
+            )
 
     # -- the call -----------------------------------------------------------------------------
 
@@ -436,7 +446,10 @@ class _OTelTelemetry(Telemetry):
         if weight is not None and not 0 <= weight <= _MAX_WEIGHT:
             weight = None
         if weight is not None:
-            self._used[endpoint.bucket] = weight
+            if self._used_gauge is not None:
+                self._used_gauge.set(weight, {_P + "bucket": endpoint.bucket})
+            else:
+                self._used[endpoint.bucket] = weight
         if span is not None:
             span.set_attribute("http.response.status_code", status)
             if weight is not None:

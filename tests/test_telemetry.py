@@ -196,6 +196,19 @@ async def test_used_weight_is_the_value_binance_reported(sim: Simulator, otel: O
     assert point.value == seen[-1].used_weight
 
 
+async def test_clients_sharing_a_meter_provider_each_report_used_weight(
+    sim: Simulator, otel: Otel
+) -> None:
+    async with sim.client("parent", **otel.kwargs()) as parent, sim.client(
+        **otel.kwargs()
+    ) as credit:
+        await parent.get_ltv_details()
+        await credit.get_max_borrowable(asset="USDT", group_id=sim.group_ids[0])
+    buckets = {p.attributes["binance_instloan.bucket"]
+               for p in otel.points("binance_instloan.rate_limit.used_weight")}
+    assert {f"IP:{LTV}", f"IP:{LOAN}/max-borrowable"} <= buckets
+
+
 async def test_an_unknown_outcome_is_flagged_on_the_span_and_counted(
     sim: Simulator, otel: Otel
 ) -> None:
