@@ -8,10 +8,10 @@ look-ups and nothing else. Otherwise :class:`_OTelTelemetry` records:
 span ``binance_instloan.<endpoint>`` (INTERNAL), one per call
     ``binance_instloan.endpoint``, ``http.request.method``, ``url.path``,
     ``binance_instloan.weight``, ``binance_instloan.bucket``, ``binance_instloan.budget``,
-    ``binance_instloan.attempts``, ``binance_instloan.outcome_unknown``, and on failure
-    ``error.type`` (the exception class), ``http.response.status_code``,
-    ``binance_instloan.code`` (Binance's error code). Events ``binance_instloan.retry`` and
-    ``binance_instloan.rate_limit.pause``.
+    ``binance_instloan.attempts``, ``binance_instloan.outcome_unknown``,
+    ``http.response.status_code`` (of the final answer), and on failure ``error.type`` (the
+    exception class) and ``binance_instloan.code`` (Binance's error code). Events
+    ``binance_instloan.retry`` and ``binance_instloan.rate_limit.pause``.
     child span ``<METHOD> <path>`` (CLIENT), one per HTTP attempt (the clock sync included)
         ``http.request.method``, ``server.address``, ``server.port``, ``url.path``,
         ``http.response.status_code``, ``error.type``, ``binance_instloan.used_weight``.
@@ -23,6 +23,7 @@ exception's message: those hold the signature, the API key and e-mail addresses.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -180,12 +181,20 @@ def _seconds(value: float | None, default: float) -> float:
 class _Call:
     """What one call's attempts learn, for its span."""
 
-    __slots__ = ("attempts", "pending_retry", "span")
+    __slots__ = ("attempts", "endpoint", "last_status", "pending_retry", "span")
 
-    def __init__(self, span: Span | None) -> None:
+    def __init__(self, endpoint: Endpoint, span: Span | None) -> None:
+        self.endpoint = endpoint
         self.span = span
         self.attempts = 0
+        self.last_status: int | None = None
         self.pending_retry: str | None = None
+
+
+# The call whose attempt is being sent, so the attempt can report its status to the call span.
+_CURRENT_CALL: contextvars.ContextVar[_Call | None] = contextvars.ContextVar(
+    "binance_instloan_current_call", default=None
+)
 
 
 class _OTelTelemetry(Telemetry):
@@ -312,13 +321,16 @@ class _OTelTelemetry(Telemetry):
                 set_status_on_exception=False,
             )
         with scope as span:
-            state = _Call(span)
+            state = _Call(endpoint, span)
+            token = _CURRENT_CALL.set(state)
             try:
                 result = await run.run(self._attempts(endpoint, state, attempt),
                                        is_write=endpoint.is_write)
             except BaseException as exc:
                 self._finish(endpoint, state, attrs, started, exc)
                 raise
+            finally:
+                _CURRENT_CALL.reset(token)
             self._finish(endpoint, state, attrs, started, None)
             return result
 
@@ -366,6 +378,8 @@ class _OTelTelemetry(Telemetry):
         if span is not None:
             span.set_attribute(_P + "attempts", state.attempts)
             span.set_attribute(_P + "outcome_unknown", unknown)
+            if exc is None and state.last_status is not None:
+                span.set_attribute("http.response.status_code", state.last_status)
             if exc is not None:
                 span.set_attribute("error.type", _error_type(exc))
                 status = getattr(exc, "status_code", None)
@@ -440,6 +454,9 @@ class _OTelTelemetry(Telemetry):
             raise
         status = response.status_code
         attrs["http.response.status_code"] = status
+        call = _CURRENT_CALL.get()
+        if call is not None and call.endpoint is endpoint:
+            call.last_status = status
         if status >= 400:
             attrs["error.type"] = str(status)
         weight = used_weight(response.headers, endpoint.budget.value)

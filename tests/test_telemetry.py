@@ -111,6 +111,7 @@ async def test_a_call_is_one_span_with_each_http_attempt_as_a_child(
         "binance_instloan.budget": "IP",
         "binance_instloan.attempts": 1,
         "binance_instloan.outcome_unknown": False,
+        "http.response.status_code": 200,
     }
     assert attempt.attributes is not None
     assert attempt.attributes["http.response.status_code"] == 200
