@@ -2,8 +2,8 @@
 
 The client holds one :class:`Telemetry`. Without ``opentelemetry-api``, or with no tracer or
 meter provider configured (the API's global default is a no-op proxy), it is the disabled base
-class, whose hooks hand back what they were given: the per-call path gains a few attribute
-look-ups and nothing else. Otherwise :class:`_OTelTelemetry` records:
+class, whose hooks hand back what they were given: the per-call path gains three method
+calls and nothing else. Otherwise :class:`_OTelTelemetry` records:
 
 span ``binance_instloan.<endpoint>`` (INTERNAL), one per call
     ``binance_instloan.endpoint``, ``http.request.method``, ``url.path``,
