@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import httpx
 
@@ -69,6 +69,7 @@ from ._response import (
 )
 from ._retry import GiveUp, RetryPolicy
 from ._signing import Signer, encode_params, load_signer
+from ._telemetry import telemetry_for
 from ._transport import (
     Backend,
     build_request,
@@ -78,6 +79,10 @@ from ._transport import (
     redact_httpx_logs,
 )
 from ._types import NOT_GIVEN, NotGiven
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
 
 logger = logging.getLogger("binance_instloan")
 
@@ -181,6 +186,8 @@ class BaseClient:
         transport: httpx.AsyncBaseTransport | None = None,
         backend: Backend = "httpx",
         limiter: Limiter | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         api_key = api_key if api_key is not None else os.environ.get("BINANCE_API_KEY")
         if api_secret is None and private_key is None:
@@ -241,6 +248,9 @@ class BaseClient:
         self._recv_window = str(recv_window)
         self._timeout = _timeout(timeout)
         self._max_retries = max_retries
+        self._telemetry = telemetry_for(
+            tracer_provider=tracer_provider, meter_provider=meter_provider, base_url=self._base_url
+        )
         redact_httpx_logs()
         self._owns_http = http_client is None
         self._http = http_client or create_http_client(
@@ -358,7 +368,7 @@ class BaseClient:
             attempts += 1
             return await self._send_once(endpoint, params, attempt_no=attempts)
 
-        return await self._retry.run(attempt, is_write=endpoint.is_write)
+        return await self._telemetry.call(endpoint, self._retry, attempt)
 
     async def _send_once(
         self, endpoint: Endpoint, params: Sequence[tuple[str, str]], *, attempt_no: int,
@@ -378,7 +388,9 @@ class BaseClient:
                     method=method, path=path, request_sent=False,
                 ) from exc
         try:
-            permit = await self._limiter.acquire(endpoint.bucket, endpoint.weight)
+            permit = await self._telemetry.acquire(
+                endpoint, self._limiter.acquire(endpoint.bucket, endpoint.weight)
+            )
         except RateLimitError as exc:
             raise GiveUp(exc) from exc
         try:
@@ -413,7 +425,7 @@ class BaseClient:
         try:
             # From here on _send owns the slot and the permit: they are given back when the
             # exchange ends, even if this caller is cancelled first.
-            response = await self._send(request, endpoint, permit)
+            response = await self._telemetry.http(endpoint, self._send(request, endpoint, permit))
         except _ClosedInFlight as exc:
             if endpoint.is_write:
                 raise self._outcome_unknown(
