@@ -18,7 +18,7 @@ from .._errors import InstLoanError
 from .._pagination import Position
 from ._failures import ExitCode
 from ._output import console, display, table
-from ._parse import ValueProblem, parse_amount, parse_time
+from ._parse import AmountOutOfRange, ValueProblem, parse_amount, parse_time, wire_amount
 from ._runner import run_command
 from ._session import SIM_HISTORY_DAYS, GlobalOptions, Runtime, Session
 
@@ -120,6 +120,11 @@ def _stderr() -> Console:
 def _amount(value: str) -> Decimal:
     try:
         return parse_amount(value)
+    except AmountOutOfRange as exc:
+        # Well-formed but not an amount Binance accepts: refused here, as the SDK refuses
+        # invalid parameters, rather than sent to come back as -1100.
+        typer.echo(f"error: invalid {exc} (nothing was sent)", err=True)
+        raise typer.Exit(ExitCode.INVALID_PARAMETER) from None
     except ValueProblem as exc:
         raise typer.BadParameter(str(exc)) from None
 
@@ -137,7 +142,12 @@ def _alert_level(value: str) -> Decimal:
 def _confirm(yes: bool, question: str) -> None:
     if yes:
         return
-    if not typer.confirm(question, default=False, err=True):
+    try:
+        confirmed = typer.confirm(question, default=False, err=True)
+    except typer.Abort:  # end of input or Ctrl-C at the prompt
+        confirmed = False
+        typer.echo("", err=True)
+    if not confirmed:
         typer.echo("Cancelled: nothing was sent.", err=True)
         raise typer.Exit(ExitCode.FAILURE)
 
@@ -147,7 +157,8 @@ GroupOption = Annotated[int | None, typer.Option(
 )]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 Amount = Annotated[Decimal, typer.Argument(
-    parser=_amount, help="Amount as a decimal number (sent exactly as typed).",
+    parser=_amount, help="Amount: ASCII digits with an optional '.', like 100 or 0.5 (sent as "
+    "shown at the prompt).",
     show_default=False,
 )]
 
@@ -254,7 +265,7 @@ def borrow(
 ) -> None:
     """Borrow AMOUNT of ASSET into the risk unit's credit account (credit key)."""
     session = _session(ctx)
-    _confirm(yes, f"Borrow {amount} {asset.upper()} into risk unit {group}?")
+    _confirm(yes, f"Borrow {wire_amount(amount)} {asset.upper()} into risk unit {group}?")
 
     async def work() -> None:
         async with session.client("credit", group) as client:
@@ -280,7 +291,9 @@ def repay(
     """Repay up to AMOUNT of ASSET (Binance repays min(available, requested); credit key)."""
     session = _session(ctx)
     wallet = f" from {source.value}" if source is not None else ""
-    _confirm(yes, f"Repay up to {amount} {asset.upper()}{wallet} in risk unit {group}?")
+    _confirm(
+        yes, f"Repay up to {wire_amount(amount)} {asset.upper()}{wallet} in risk unit {group}?",
+    )
 
     async def work() -> None:
         async with session.client("credit", group) as client:
@@ -288,7 +301,7 @@ def repay(
                 group_id=group, asset=asset, amount=amount,
                 repay_from=None if source is None else source.value,
             )
-        note = "" if result.amount == amount else f" of {amount} requested"
+        note = "" if result.amount == amount else f" of {wire_amount(amount)} requested"
         _stdout().print(f"Repaid {display(result.amount)} {asset.upper()}{note} in risk unit "
                         f"{group} (transaction {result.transaction_id}).")
 
@@ -309,13 +322,17 @@ def transfer_out(
     """Move ASSET from a member's margin wallet to its own spot wallet."""
     session = _session(ctx)
     who = sub_email or "this key's account"
-    _confirm(yes, f"Transfer {amount} {asset.upper()} out of the margin wallet of {who}?")
+    _confirm(
+        yes, f"Transfer {wire_amount(amount)} {asset.upper()} out of the margin wallet of {who}?",
+    )
 
     async def work() -> None:
         async with session.client("parent" if sub_email else "credit") as client:
             await client.transfer_out(asset=asset, amount=amount, sub_email=sub_email)
-        _stdout().print(f"Transfer-out of {amount} {asset.upper()} accepted (Binance moves at "
-                        "most the smaller of the unit's and the account's max transfer-out).")
+        _stdout().print(
+            f"Transfer-out of {wire_amount(amount)} {asset.upper()} accepted (Binance moves at "
+            "most the smaller of the unit's and the account's max transfer-out)."
+        )
 
     run_command(session, work)
 
