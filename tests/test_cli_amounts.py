@@ -8,7 +8,6 @@ from typer.testing import CliRunner
 from binance_instloan._cli._app import app
 from binance_instloan._cli._session import Runtime
 from binance_instloan.simulator import Simulator
-
 from tests._cli_process import cli
 
 BORROW = "/sapi/v1/margin/loan-group/borrow"

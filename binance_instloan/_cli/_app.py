@@ -82,7 +82,7 @@ def _global(
         show_default=False,
     )] = None,
     base_url: Annotated[str | None, typer.Option(
-        "--base-url", help="API base URL [default: https://api.binance.com].",
+        "--base-url", help="API base URL [default: $BINANCE_BASE_URL, else https://api.binance.com].",
         show_default=False,
     )] = None,
     debug: Annotated[bool, typer.Option(
