@@ -96,7 +96,7 @@ def create_http_client(
             from httpx_aiohttp import HttpxAiohttpClient
         except ImportError as exc:
             raise ConfigurationError(
-                'backend="aiohttp" needs the aiohttp extra: pip install "binance-instloan[aiohttp]"'
+                'backend="aiohttp" needs the aiohttp extra: pip install ".[aiohttp]"'
             ) from exc
         client: httpx.AsyncClient = HttpxAiohttpClient(timeout=timeout, limits=limits)
         return client

@@ -81,6 +81,11 @@ def _global(
         "--private-key", help="RSA/Ed25519 PKCS#8 PEM file [default: $BINANCE_PRIVATE_KEY].",
         show_default=False,
     )] = None,
+    private_key_password: Annotated[str | None, typer.Option(
+        "--private-key-password", envvar="BINANCE_PRIVATE_KEY_PASSWORD",
+        help="Password of an encrypted --private-key [default: $BINANCE_PRIVATE_KEY_PASSWORD; "
+        "the variable keeps it out of the process list].", show_default=False, show_envvar=False,
+    )] = None,
     base_url: Annotated[str | None, typer.Option(
         "--base-url", help="API base URL [default: $BINANCE_BASE_URL, else https://api.binance.com].",
         show_default=False,
@@ -97,7 +102,7 @@ def _global(
     runtime = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
     options = GlobalOptions(
         sim=sim, api_key=api_key, api_secret=api_secret, private_key=private_key,
-        base_url=base_url, debug=debug,
+        private_key_password=private_key_password, base_url=base_url, debug=debug,
     )
     ctx.obj = Session(options, runtime)
 
@@ -130,12 +135,20 @@ def _amount(value: str) -> Decimal:
 
 
 def _alert_level(value: str) -> Decimal:
+    percent = value.endswith("%")
     try:
-        level = Decimal(value)
-    except ArithmeticError:
-        raise typer.BadParameter(f"{value!r} is not a number like 0.8") from None
-    if not level.is_finite() or level < 0:
-        raise typer.BadParameter(f"{value!r} must be a number >= 0, like 0.8")
+        level = parse_amount(value[:-1] if percent else value)
+    except ValueProblem:
+        raise typer.BadParameter(f"{value!r} is not an LTV like 0.8 or 80%") from None
+    if percent:
+        level = level / 100
+    # LTV is a ratio (liabilities / equity), and Binance liquidates well below 1: a level
+    # above 1 (say 80, meant as percent) would never alert.
+    if level > 1:
+        raise typer.BadParameter(
+            f"{value!r} is not an LTV: LTV is a ratio such as 0.8 (80%), and Binance liquidates "
+            f"before it reaches 1. Did you mean {level / 100} (or {value}%)?"
+        )
     return level
 
 
@@ -413,7 +426,8 @@ def history(
         dir_okay=False,
     )] = None,
     resume: Annotated[str | None, typer.Option(
-        "--resume", help="Continue an interrupted export from the position it printed.",
+        "--resume", help="Continue an interrupted export from the position it printed "
+        "(the same --output: it must be the file that export left).",
         show_default=False,
     )] = None,
     progress: Annotated[bool | None, typer.Option(
@@ -443,6 +457,8 @@ def history(
 
     def report(why: str) -> Callable[[], None]:
         def echo() -> None:
+            if why == "Stopped" and state.rows_written == 0 and request.resume is None:
+                return  # nothing was written: the error says it all, and a rerun starts over
             for line in stopped(request, state, why=why):
                 typer.echo(line, err=True)
 
@@ -486,7 +502,8 @@ def watch_ltv(
         "--interval", min=0.0, help="Seconds between polls (never faster than the budget).",
     )] = 10.0,
     alert_above: Annotated[Decimal, typer.Option(
-        "--alert-above", parser=_alert_level, help="Alert when an LTV is above this.",
+        "--alert-above", parser=_alert_level,
+        help="Alert when an LTV is above this ratio: 0.8 or 80% (at most 1).",
     )] = Decimal("0.8"),
     command: Annotated[str | None, typer.Option(
         "--exec", help="Run this shell command on each crossing (gets INSTLOAN_GROUP_ID, "

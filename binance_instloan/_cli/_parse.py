@@ -60,7 +60,10 @@ def parse_time(text: str, *, now: Callable[[], datetime] | None = None) -> datet
     relative = _RELATIVE.fullmatch(value)
     if relative:
         seconds = float(relative["n"]) * _UNIT_SECONDS[relative["unit"].lower()]
-        return current - timedelta(seconds=seconds)
+        try:
+            return _in_range(text, current - timedelta(seconds=seconds))
+        except OverflowError:
+            raise ValueProblem(f"{text!r} is too long ago: {_RANGE}") from None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -71,6 +74,18 @@ def parse_time(text: str, *, now: Callable[[], datetime] | None = None) -> datet
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    return _in_range(text, moment)
+
+
+# Binance opened in 2017; a time before that (or a typo like 99999d) can only be a mistake,
+# and the client would refuse it in words meant for programmers.
+_EARLIEST: Final = datetime(2017, 1, 1, tzinfo=UTC)
+_RANGE: Final = "give a time from 2017-01-01 (Binance's start) on"
+
+
+def _in_range(text: str, moment: datetime) -> datetime:
+    if moment < _EARLIEST:
+        raise ValueProblem(f"{text!r} is {moment:%Y-%m-%d}, before any Binance record: {_RANGE}")
     return moment
 
 
