@@ -17,7 +17,7 @@ from .. import __version__
 from .._errors import InstLoanError
 from .._pagination import Position
 from ._failures import ExitCode
-from ._output import console, display, table
+from ._output import console, display, fitted
 from ._parse import AmountOutOfRange, ValueProblem, parse_amount, parse_time, wire_amount
 from ._runner import run_command
 from ._session import SIM_HISTORY_DAYS, GlobalOptions, Runtime, Session
@@ -191,19 +191,19 @@ def ltv(ctx: typer.Context, group_id: GroupOption = None) -> None:
         if not units:
             out.print("No risk unit is visible to this key (ltv-details returned an empty list).")
             return
-        out.print(table(None, [
+        out.print(fitted(out, [
             "group", "LTV", "liability", "net equity", "maint. margin", "max transfer-out",
-            "liabilities (principal + interest)", "updated",
+            "owed + interest", "updated",
         ], [[
             str(u.group_id), display(u.ltv), display(u.total_liability),
             display(u.total_net_equity), display(u.total_maintenance_margin),
             display(u.max_transfer_out_amount),
-            ", ".join(
+            "\n".join(
                 f"{d.asset_name} {display(d.principal)} + {display(d.interest)}"
                 for d in u.liabilities
             ) or "-",
             display(u.update_time),
-        ] for u in units]))
+        ] for u in units], whole=[True] * 8))
 
     run_command(session, work)
 
@@ -221,8 +221,10 @@ def units(ctx: typer.Context) -> None:
              "yes" if m.enable_spot else "no", "yes" if m.enable_margin else "no"]
             for u in found for m in u.members
         ]
-        _stdout().print(table(None, ["group", "created", "member", "type", "spot", "margin"],
-                              rows) if rows else "No active risk unit.")
+        out = _stdout()
+        out.print(fitted(out, ["group", "created", "member", "type", "spot", "margin"], rows,
+                         whole=[True, True, True, True, True, True])
+                  if rows else "No active risk unit.")
 
     run_command(session, work)
 
@@ -239,8 +241,10 @@ def closed(ctx: typer.Context) -> None:
             [str(u.group_id), u.parent_email, u.credit_email, display(u.enabled),
              display(u.create_time), display(u.close_time)] for u in found
         ]
-        _stdout().print(table(None, ["group", "parent", "credit", "enabled", "created", "closed"],
-                              rows) if rows else "No closed risk unit.")
+        out = _stdout()
+        out.print(fitted(out, ["group", "parent", "credit", "enabled", "created", "closed"],
+                         rows, whole=[True] * 6)
+                  if rows else "No closed risk unit.")
 
     run_command(session, work)
 
