@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Final
 
@@ -47,6 +49,10 @@ DEFAULT_BAN_SECONDS: Final = 120.0
 # leave a woken waiter still inside the old window (and re-arming a zero-length timer forever).
 _WAKE_MARGIN: Final = 1e-4
 _NEVER: Final = -math.inf
+# A wait longer than this is logged at INFO: a call silent for 20 s looks hung.
+WAIT_LOG_SECONDS: Final = 2.0
+
+logger = logging.getLogger("binance_instloan")
 
 
 @attrs.frozen
@@ -394,6 +400,8 @@ class RateLimiter:
         b.waiters.append(waiter)
         if b.waiters[0] is waiter:
             self._pump(b)
+        if not fut.done():
+            self._log_wait(b, weight)
         try:
             return await fut
         except asyncio.CancelledError:
@@ -407,6 +415,22 @@ class RateLimiter:
                 if was_head or not b.waiters:
                     self._pump(b)
             raise
+
+    def _log_wait(self, b: _Bucket, weight: int) -> None:
+        """Say at INFO why a request waits, and until when (at the earliest), if for long."""
+        now = self._now()
+        until = max(b.timer_at, b.paused_until, self._banned_until)
+        if until - now < WAIT_LOG_SECONDS:
+            return
+        why = "paused after a 429/418" if max(b.paused_until, self._banned_until) > now else (
+            "used up"
+        )
+        logger.info(
+            "waiting %.0f s for rate budget (bucket %s %s, weight %d), until %s",
+            until - now, b.name, why, weight,
+            datetime.fromtimestamp(until, UTC).strftime("%H:%M:%SZ"),
+            extra={"rate_budget_wait": until - now, "rate_budget_until": until},
+        )
 
     def _pump(self, b: _Bucket) -> None:
         """Admit waiters from the head of the queue while they fit; then arm a timer."""
