@@ -176,7 +176,7 @@ async def test_the_fastapi_example_serves_ltv_when_fastapi_is_installed_else_com
         response = await http.get("/ltv")
 
     assert response.status_code == 200
-    assert [row["group_id"] for row in response.json()] == [str(readme_env.group_ids[0])]
+    assert [row["group_id"] for row in response.json()] == readme_env.group_ids[:1]
 
 
 @pytest.fixture
@@ -279,3 +279,27 @@ def test_the_cli_reference_names_every_command() -> None:
 
     for name in commands:
         assert f"\n  {name}" in reference, name
+
+
+def test_the_fastapi_and_aiohttp_examples_serve_group_id_as_the_same_json_type() -> None:
+    served = [re.search(r'"group_id": ([^,]+),', code)[1] for code in (FASTAPI, AIOHTTP)]
+
+    assert served == ["u.group_id", "u.group_id"]
+
+
+def test_the_license_file_is_the_license_pyproject_declares() -> None:
+    declared = re.search(r'^license = "(.+)"$', (ROOT / "pyproject.toml").read_text(), re.M)
+
+    assert declared and declared[1] == "MIT"
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License\n")
+
+
+def test_the_readme_names_every_extra_pyproject_declares() -> None:
+    extras = re.search(r"\[project\.optional-dependencies\]\n(.*?)\n\[", (
+        ROOT / "pyproject.toml").read_text(), re.S)
+    assert extras
+    names = re.findall(r"^([a-z]+) = \[", extras[1], re.M)
+    listed = section("Quickstart")
+
+    for name in set(names) - {"test"}:
+        assert f"`{name}`" in listed, name
