@@ -303,3 +303,28 @@ def test_the_readme_names_every_extra_pyproject_declares() -> None:
 
     for name in set(names) - {"test"}:
         assert f"`{name}`" in listed, name
+
+
+def test_the_faq_answers_what_a_newcomer_asks_first() -> None:
+    faq = section("FAQ")
+
+    for topic in ("asyncio.run", "Enable Spot & Margin Trading", "IP", "LTV", "liquidat",
+                  "BINANCE_PRIVATE_KEY_PASSWORD", "private_key_password=", "--interval"):
+        assert topic in faq, topic
+
+
+def test_the_readme_states_the_real_watch_ltv_interval() -> None:
+    command = typer.main.get_command(app).commands["watch-ltv"]
+    (interval,) = [p for p in command.params if p.name == "interval"]
+
+    assert f"Every {interval.default:g} seconds by default" in section("FAQ")
+    assert f"--interval {interval.default:g}]" in section("CLI reference")
+
+
+def test_the_readme_documents_every_environment_variable_the_client_reads() -> None:
+    package = ROOT / "binance_instloan"
+    source = "".join(
+        (package / name).read_text() for name in ("_base_client.py", "_cli/_app.py")
+    )
+    for name in set(re.findall(r'"(BINANCE_[A-Z_]+)"', source)):
+        assert f"`{name}`" in section("Quickstart"), name
