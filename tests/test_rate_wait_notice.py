@@ -55,15 +55,16 @@ async def test_a_wait_of_a_second_is_not_logged(caplog: pytest.LogCaptureFixture
 def test_the_cli_says_why_and_until_when_it_waits_for_rate_budget(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Scaled down so the test waits fractions of a second: any wait over 0.05 s is "long".
-    monkeypatch.setattr("binance_instloan._limiter.WAIT_LOG_SECONDS", 0.05)
-    sim = Simulator(seed=11, history_days=6, ip_weight_limit=10, window_seconds=0.3)
+    # Scaled down: one page per 1 s window, and any wait over 0.3 s counts as long. The third
+    # page waits (almost) a whole window whatever the timing of the first two.
+    monkeypatch.setattr("binance_instloan._limiter.WAIT_LOG_SECONDS", 0.3)
+    sim = Simulator(seed=11, history_days=13, ip_weight_limit=10, window_seconds=1)
     runtime = Runtime(simulator=sim, client_kwargs={
-        "rate_limits": RateLimits(ip_weight=10, window_seconds=0.3),
+        "rate_limits": RateLimits(ip_weight=10, window_seconds=1),
     })
 
     result = CliRunner().invoke(app, [
-        "--sim", "history", "interest", "--since", "5d", "--asset", "USDT", "-f", "csv",
+        "--sim", "history", "interest", "--since", "12d", "--asset", "USDT", "-f", "csv",
     ], obj=runtime)
 
     assert result.exit_code == 0, result.output
