@@ -252,8 +252,8 @@ class RateLimiter:
     share nothing.
     """
 
-    __slots__ = ("_banned_until", "_buckets", "_limits", "_now", "_sleep", "_uncertainty",
-                 "_window")
+    __slots__ = ("_announced", "_banned_until", "_buckets", "_limits", "_now", "_sleep",
+                 "_uncertainty", "_window")
 
     def __init__(
         self,
@@ -266,6 +266,8 @@ class RateLimiter:
         self._limits = limits
         self._window = float(limits.window_seconds)
         self._now = now
+        # The end of the last long wait logged per bucket: each wait is announced once.
+        self._announced: dict[str, float] = {}
         self._uncertainty = uncertainty
         self._sleep = sleep
         self._buckets: dict[str, _Bucket] = {}
@@ -400,8 +402,6 @@ class RateLimiter:
         b.waiters.append(waiter)
         if b.waiters[0] is waiter:
             self._pump(b)
-        if not fut.done():
-            self._log_wait(b, weight)
         try:
             return await fut
         except asyncio.CancelledError:
@@ -416,12 +416,13 @@ class RateLimiter:
                     self._pump(b)
             raise
 
-    def _log_wait(self, b: _Bucket, weight: int) -> None:
-        """Say at INFO why a request waits, and until when (at the earliest), if for long."""
-        now = self._now()
-        until = max(b.timer_at, b.paused_until, self._banned_until)
-        if until - now < WAIT_LOG_SECONDS:
+    def _log_wait(self, b: _Bucket, weight: int, until: float, now: float) -> None:
+        """Say at INFO why the head of ``b`` waits and until when, once per long wait."""
+        if not WAIT_LOG_SECONDS <= until - now < math.inf or until <= self._announced.get(
+            b.name, _NEVER,
+        ):
             return
+        self._announced[b.name] = until
         why = "paused after a 429/418" if max(b.paused_until, self._banned_until) > now else (
             "used up"
         )
@@ -455,6 +456,7 @@ class RateLimiter:
                     fut.set_result(admitted)
                     continue
                 retry_at = admitted
+            self._log_wait(b, weight, retry_at, now)
             self._arm(b, retry_at, now, fut.get_loop())
             return
         self._disarm(b)
