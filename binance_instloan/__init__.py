@@ -22,6 +22,7 @@ from ._errors import (
     BadRequestError,
     ClientClosedError,
     ConfigurationError,
+    ExecutedUnreadableError,
     InstLoanError,
     InvalidParameterError,
     InvalidParameterTypeError,
@@ -31,6 +32,7 @@ from ._errors import (
     RateLimitError,
     RiskUnitError,
     ServerError,
+    UnreadableResponseError,
 )
 from ._limiter import BucketState, LimiterState, RateLimiter, RateLimits
 from ._models import (
@@ -87,6 +89,7 @@ __all__ = [
     "CollateralAccount",
     "ConfigurationError",
     "EditMemberResult",
+    "ExecutedUnreadableError",
     "ForceLiquidation",
     "ForceLiquidationTransfer",
     "HistoryIterator",
@@ -129,6 +132,7 @@ __all__ = [
     "TimeLike",
     "TransactionStatus",
     "TransferOutResult",
+    "UnreadableResponseError",
     "Wallet",
     "WalletSnapshot",
     "__version__",

@@ -12,9 +12,10 @@ import functools
 import logging
 import math
 import os
+import re
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import httpx
 
@@ -32,32 +33,43 @@ from ._constants import (
     MAX_RECV_WINDOW_MS,
     Endpoint,
 )
+from ._converter import ResponseFormatError, structure
 from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
     ConfigurationError,
+    ExecutedUnreadableError,
     InstLoanError,
     IPBannedError,
     OutcomeUnknownError,
     RateLimitError,
-    ServerError,
+    UnreadableResponseError,
 )
 from ._limiter import LimiterState, Permit, RateLimiter, RateLimits
+from ._models import (
+    BorrowResult,
+    CloseRiskUnitResult,
+    EditMemberResult,
+    RepayResult,
+    TransferOutResult,
+)
 from ._response import (
     DEFAULT_RETRY_AFTER,
-    SERVICE_UNAVAILABLE_MSG,
-    UNKNOWN_OUTCOME_CODES,
     NonJSONBody,
     ResponseInfo,
+    body_snippet,
+    error_code,
     error_from_response,
     is_error_body,
     parse_body,
+    proves_not_executed,
     used_weight,
 )
 from ._retry import GiveUp, RetryPolicy
 from ._signing import Signer, encode_params, load_signer
+from ._telemetry import telemetry_for
 from ._transport import (
     Backend,
     build_request,
@@ -68,7 +80,14 @@ from ._transport import (
 )
 from ._types import NOT_GIVEN, NotGiven
 
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
+
 logger = logging.getLogger("binance_instloan")
+
+# What a Binance API key is made of: printable ASCII, no spaces (they are 64 letters and digits).
+_API_KEY: Final = re.compile(r"[\x21-\x7e]+")
 
 # Requests signed at once: the connection pool's size, so none waits in the pool after signing.
 _MAX_CONNECTIONS: Final = 100
@@ -91,6 +110,16 @@ _HOW_TO_CHECK: Final = {
     "in get_active_risk_units()",
     "close_risk_unit": "await client.resolve_outcome(err), or see whether the unit is in "
     "get_closed_risk_units() rather than get_active_risk_units()/get_ltv_details()",
+}
+
+
+# The result model of each write: a 2xx body that does not fit it is an unreadable answer.
+_WRITE_RESULTS: Final[dict[str, type[Any]]] = {
+    "borrow": BorrowResult,
+    "repay": RepayResult,
+    "transfer_out": TransferOutResult,
+    "edit_member": EditMemberResult,
+    "close_risk_unit": CloseRiskUnitResult,
 }
 
 
@@ -165,6 +194,8 @@ class BaseClient:
         transport: httpx.AsyncBaseTransport | None = None,
         backend: Backend = "httpx",
         limiter: Limiter | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         api_key = api_key if api_key is not None else os.environ.get("BINANCE_API_KEY")
         if base_url is _DEFAULT_BASE_URL:
@@ -201,6 +232,13 @@ class BaseClient:
                 "no API key: pass api_key= or set BINANCE_API_KEY (with BINANCE_API_SECRET or "
                 "BINANCE_PRIVATE_KEY)"
             )
+        if not _API_KEY.fullmatch(api_key):
+            # The key goes into an HTTP header: CR/LF, NUL, spaces or non-ASCII would fail (or
+            # split the header) only once a POST is on its way. The key itself is not echoed.
+            raise ConfigurationError(
+                "api_key must be printable ASCII without spaces (as Binance issues them); "
+                "it contains a space, a control character or a non-ASCII character"
+            )
         if isinstance(recv_window, bool) or not isinstance(recv_window, int) or not (
             1 <= recv_window <= MAX_RECV_WINDOW_MS
         ):
@@ -220,6 +258,9 @@ class BaseClient:
         self._recv_window = str(recv_window)
         self._timeout = _timeout(timeout)
         self._max_retries = max_retries
+        self._telemetry = telemetry_for(
+            tracer_provider=tracer_provider, meter_provider=meter_provider, base_url=self._base_url
+        )
         redact_httpx_logs()
         self._owns_http = http_client is None
         self._http = http_client or create_http_client(
@@ -337,7 +378,7 @@ class BaseClient:
             attempts += 1
             return await self._send_once(endpoint, params, attempt_no=attempts)
 
-        return await self._retry.run(attempt, is_write=endpoint.is_write)
+        return await self._telemetry.call(endpoint, self._retry, attempt)
 
     async def _send_once(
         self, endpoint: Endpoint, params: Sequence[tuple[str, str]], *, attempt_no: int,
@@ -357,7 +398,9 @@ class BaseClient:
                     method=method, path=path, request_sent=False,
                 ) from exc
         try:
-            permit = await self._limiter.acquire(endpoint.bucket, endpoint.weight)
+            permit = await self._telemetry.acquire(
+                endpoint, self._limiter.acquire(endpoint.bucket, endpoint.weight)
+            )
         except RateLimitError as exc:
             raise GiveUp(exc) from exc
         try:
@@ -392,7 +435,7 @@ class BaseClient:
         try:
             # From here on _send owns the slot and the permit: they are given back when the
             # exchange ends, even if this caller is cancelled first.
-            response = await self._send(request, endpoint, permit)
+            response = await self._telemetry.http(endpoint, self._send(request, endpoint, permit))
         except _ClosedInFlight as exc:
             if endpoint.is_write:
                 raise self._outcome_unknown(
@@ -488,8 +531,25 @@ class BaseClient:
         except NonJSONBody:
             body, non_json = None, True
         self._record(endpoint, response, attempt_no)
-        if 200 <= status < 300 and not non_json and not is_error_body(body):
-            return body
+        if 200 <= status < 300:
+            if endpoint.is_write:
+                # A 2xx means Binance ran it (or may have): never a refusal, whatever the body.
+                problem = _unreadable_write_result(endpoint, body, non_json)
+                if problem is None:
+                    return body
+                raise self._executed_unreadable(
+                    endpoint, response, body, sent, sent_at_ms, problem
+                )
+            if non_json:
+                # Only this answer is broken: retried like a lost connection.
+                raise UnreadableResponseError(
+                    f"{method} {path} -> HTTP {status} with an unreadable body: "
+                    f"{body_snippet(response.content)!r}",
+                    method=method, path=path, status_code=status,
+                    body=body_snippet(response.content), headers=response.headers,
+                )
+            if not is_error_body(body):
+                return body
         error = error_from_response(response, body, non_json=non_json, method=method, path=path)
         logger.debug("%s %s -> HTTP %d code %s (attempt %d)", method, path, status, error.code,
                      attempt_no)
@@ -515,6 +575,20 @@ class BaseClient:
             ) from error
         raise error
 
+    def _executed_unreadable(
+        self, endpoint: Endpoint, response: httpx.Response, body: Any, sent: dict[str, str],
+        sent_at_ms: int, problem: str,
+    ) -> ExecutedUnreadableError:
+        status = response.status_code
+        code, _ = error_code(body)
+        return ExecutedUnreadableError(
+            f"HTTP {status} means Binance executed it (or may have), but the answer cannot "
+            f"be read: {problem}",
+            method=endpoint.method, path=endpoint.path, params=sent, sent_at_ms=sent_at_ms,
+            how_to_check=_HOW_TO_CHECK.get(endpoint.name, "query the state"),
+            status_code=status, code=code, body=body_snippet(response.content),
+        )
+
     def _record(self, endpoint: Endpoint, response: httpx.Response, attempt_no: int) -> None:
         seen = _CAPTURE.get()
         if seen is None or not endpoint.signed:
@@ -528,9 +602,19 @@ class BaseClient:
 
 
 def _may_have_executed(error: APIStatusError) -> bool:
-    if error.code in UNKNOWN_OUTCOME_CODES:
-        return True
-    if isinstance(error, ServerError):
-        return not (error.status_code == 503 and error.msg == SERVICE_UNAVAILABLE_MSG)
-    return False
+    return proves_not_executed(error.status_code, error.code, error.msg) is None
 
+
+def _unreadable_write_result(endpoint: Endpoint, body: Any, non_json: bool) -> str | None:
+    """What keeps a 2xx answer to a write from being read as its result, or None."""
+    if non_json:
+        return "the body is not JSON (cut short, HTML, or malformed)"
+    if is_error_body(body):
+        return f"the body is an error object {body!r}"
+    model = _WRITE_RESULTS.get(endpoint.name)
+    if model is not None:
+        try:
+            structure(body, model)
+        except ResponseFormatError as exc:
+            return exc.details
+    return None

@@ -17,7 +17,7 @@ class AsyncInstLoanClient(
     ``AsyncInstLoanClient(api_key=None, api_secret=None, *, private_key=None,
     private_key_password=None, base_url="https://api.binance.com", recv_window=5000,
     timeout=..., max_retries=3, rate_limits=None, http_client=None, transport=None,
-    backend="httpx", limiter=None)``
+    backend="httpx", limiter=None, tracer_provider=None, meter_provider=None)``
 
     Credentials not passed come from ``BINANCE_API_KEY``, ``BINANCE_API_SECRET`` and
     ``BINANCE_PRIVATE_KEY`` (a path to a PKCS#8 PEM file); ``base_url`` not passed comes from
@@ -26,6 +26,8 @@ class AsyncInstLoanClient(
     ``http_client`` you pass is yours to close; a ``transport`` (e.g. the simulator's) is owned
     by the client.
     ``backend="aiohttp"`` runs the same requests over aiohttp (extra ``aiohttp``).
+    ``tracer_provider``/``meter_provider`` (extra ``otel``; default: OpenTelemetry's global
+    ones) record a span per call and the client's metrics; see the README's "Monitoring".
     """
 
     async def __aenter__(self) -> AsyncInstLoanClient:

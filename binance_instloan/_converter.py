@@ -192,6 +192,16 @@ def _structure_int(value: Any, _: Any) -> int:
     raise TypeError(f"expected an integer, got {_describe(value)}")
 
 
+def _structure_id(value: Any, _: Any) -> int | str:
+    # A transaction id is typed String in the docs and sent as a number: take either, as an
+    # int when it is one, so ids compare equal to the records' ``tranId``.
+    if type(value) is str and value.isascii() and value.isdigit():
+        return int(value)
+    if type(value) is str and value and value.isascii() and value.isprintable():
+        return value
+    return _structure_int(value, int)
+
+
 def _structure_bool(value: Any, _: Any) -> bool:
     if value is True or value is False:
         return value
@@ -440,6 +450,8 @@ def _require_mapping(hook: _Hook) -> _Hook:
 
 def _class_hook(conv: cattrs.Converter, cls: type[Any], *, forbid_extra_keys: bool) -> _Hook:
     overrides: dict[str, Any] = {a.name: override(rename=_camel(a.name)) for a in attrs.fields(cls)}
+    if cls is BorrowResult or cls is RepayResult:
+        overrides["transaction_id"] = override(rename="transactionId", struct_hook=_structure_id)
     if cls is ForceLiquidation:
         overrides["liquidation_snapshot"] = override(
             rename="liquidationSnapshot", struct_hook=_make_snapshot_hook(conv)

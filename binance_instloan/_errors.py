@@ -9,18 +9,23 @@ Every exception the client raises on purpose derives from :class:`InstLoanError`
     ├── ResponseFormatError (also ValueError)      a 2xx body that does not fit the model
     ├── LimiterUnavailableError                    the shared (Redis) limiter is unreachable
     ├── APIConnectionError                         no usable answer from Binance
-    │   └── APITimeoutError                        connect/read/write/pool timeout
+    │   ├── APITimeoutError                        connect/read/write/pool timeout
+    │   └── UnreadableResponseError                a GET's 2xx answer could not be read
     ├── OutcomeUnknownError                        a POST/DELETE may or may not have executed
+    │   └── ExecutedUnreadableError                a 2xx to a POST/DELETE that cannot be read
     └── APIStatusError                             Binance answered with an error
         ├── BadRequestError                        400, -11xx parameter errors
         ├── AuthenticationError                    401, -2014, -2015, -1022
-        ├── PermissionDeniedError                  403 (WAF), HTML bodies
+        ├── PermissionDeniedError                  403 (WAF), HTML 4xx bodies
         ├── RateLimitError                         429, -1003
         │   └── IPBannedError                      418
         ├── RiskUnitError                          -27xxx, -1024, -1025, -3xxx loan codes
         └── ServerError                            5xx
 
 ``ConfigurationError`` (also ``ValueError``) is raised by the constructor for unusable settings.
+
+Every error pickles with its attributes, so one raised in a ``ProcessPoolExecutor`` worker
+reaches the parent intact (an ``OutcomeUnknownError`` must never arrive as ``BrokenProcessPool``).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ __all__ = [
     "BadRequestError",
     "ClientClosedError",
     "ConfigurationError",
+    "ExecutedUnreadableError",
     "IPBannedError",
     "InstLoanError",
     "InvalidParameterError",
@@ -46,11 +52,33 @@ __all__ = [
     "RateLimitError",
     "RiskUnitError",
     "ServerError",
+    "UnreadableResponseError",
 ]
+
+# Response headers worth keeping on an error; cookies a WAF or proxy sets are not among them.
+_SECRET_HEADERS = frozenset({"set-cookie", "cookie", "authorization", "x-mbx-apikey"})
+
+
+def _rebuild(cls: type[InstLoanError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """A plain, picklable copy of response headers without cookies or keys."""
+    return {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
 
 
 class InstLoanError(Exception):
     """Base class of every error raised by binance-instloan."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce replays __init__(*args), which the keyword-only constructors
+        # below cannot take: unpickling would fail and a ProcessPoolExecutor would report
+        # BrokenProcessPool instead of the error. Rebuild from args and attributes instead.
+        return (_rebuild, (type(self), self.args, self.__dict__))
 
 
 class ConfigurationError(InstLoanError, ValueError):
@@ -97,6 +125,24 @@ class APITimeoutError(APIConnectionError):
     """The request timed out."""
 
 
+class UnreadableResponseError(APIConnectionError):
+    """A GET was answered 2xx with a body that cannot be read (cut short, an HTML page, not JSON).
+
+    Nothing is wrong with the request, only with that answer, so it is retried like a lost
+    connection; this is raised once the retries are used up. ``body`` is the start of the
+    answer as text.
+    """
+
+    def __init__(
+        self, message: str, *, method: str, path: str, status_code: int, body: str,
+        headers: Mapping[str, str],
+    ) -> None:
+        super().__init__(message, method=method, path=path, request_sent=True)
+        self.status_code = status_code
+        self.body = body
+        self.headers = safe_headers(headers)
+
+
 class OutcomeUnknownError(InstLoanError):
     """A POST/DELETE may have reached Binance, but no answer says whether it executed.
 
@@ -131,6 +177,19 @@ class OutcomeUnknownError(InstLoanError):
         self.code = code
 
 
+class ExecutedUnreadableError(OutcomeUnknownError):
+    """Binance answered a POST/DELETE with 2xx, so it executed (or may have), but the answer
+    cannot be read: a body cut short, HTML, ``{}`` where a result belongs, an error object.
+
+    Never a refusal and never re-sent: settle it with ``client.resolve_outcome(err)`` like
+    any ``OutcomeUnknownError``. ``body`` is the start of the answer as text.
+    """
+
+    def __init__(self, message: str, *, body: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.body = body
+
+
 def _format_params(params: Mapping[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.items()) or "(none)"
 
@@ -154,7 +213,7 @@ class APIStatusError(InstLoanError):
         self.status_code = status_code
         self.code = code
         self.msg = msg
-        self.headers = dict(headers)
+        self.headers = safe_headers(headers)
         self.body = body
         self.method = method
         self.path = path

@@ -278,18 +278,19 @@ class InterestRebateRecord:
 class BorrowResult:
     """Result of a borrow (``POST .../loan-group/borrow``)."""
 
-    # Documented as String, sent as a number.
-    transaction_id: int
+    # Documented as String, sent as a number: an int when it is all digits, else the string.
+    transaction_id: int | str
     amount: Decimal
-    # "success" when the borrow succeeded.
-    status: str
+    # "success" when the borrow succeeded; some copies of the docs omit it.
+    status: str | None = None
 
 
 @attrs.frozen
 class RepayResult:
     """Result of a repayment; ``amount`` may be less than requested (``POST .../repay``)."""
 
-    transaction_id: int
+    # Documented as String, sent as a number: an int when it is all digits, else the string.
+    transaction_id: int | str
     amount: Decimal
     # Only the 2026-06 docs send it.
     repay_from: RepayFrom | str | None = None

@@ -405,21 +405,22 @@ class OutcomeMethods(RiskUnitMethods, HistoryMethods):
             verdict = await check()
             checks += 1
             if verdict.outcome is not None:
-                return OutcomeResolution(verdict.outcome, action, verdict.explanation,
-                                         verdict.candidates, verdict.evidence, checks)
+                return self._telemetry.resolved(OutcomeResolution(
+                    verdict.outcome, action, verdict.explanation, verdict.candidates,
+                    verdict.evidence, checks))
             checked_at = self._clock.now_ms()
             if checked_at >= final_ms and verdict.final is not None:
-                return OutcomeResolution(
+                return self._telemetry.resolved(OutcomeResolution(
                     verdict.final, action,
                     f"{verdict.explanation}, and the request's timestamp is now older than "
                     f"recvWindow ({recv_window} ms) plus {settle:.0f} s, so Binance can no "
-                    "longer execute it", verdict.candidates, verdict.evidence, checks)
+                    "longer execute it", verdict.candidates, verdict.evidence, checks))
             remaining = give_up_at - time.monotonic()
             if remaining <= 0:
-                return OutcomeResolution(
+                return self._telemetry.resolved(OutcomeResolution(
                     Outcome.UNKNOWN, action,
                     f"{verdict.explanation}; the deadline passed before the evidence settled",
-                    verdict.candidates, verdict.evidence, checks)
+                    verdict.candidates, verdict.evidence, checks))
             wait = min(poll_interval, remaining)
             if verdict.final is not None and checked_at < final_ms:
                 wait = min(wait, (final_ms - checked_at) / 1000)

@@ -30,6 +30,66 @@ UNKNOWN_OUTCOME_CODES: Final = frozenset({-1006, -1007})
 SERVICE_UNAVAILABLE_MSG: Final = "Service Unavailable."
 
 
+# -- the verdict on a write: the one place that says which answers prove "not executed" ----------
+#
+# A desk that reads "refused" sends the borrow again, so a write is reported refused only when
+# the answer proves Binance did not run it. This is an allow-list: an answer it does not name
+# (-1000, -1001, -3000, 408, a 4xx HTML page, a code Binance adds next year) leaves the outcome
+# unknown. README "Retries and money safety" prints the same table; tests walk every row.
+
+# Codes Binance sends only when it refused the request before or instead of executing it.
+NOT_EXECUTED_CODES: Final[Mapping[int, str]] = {
+    -1002: "the API key is not authorized for this request",
+    -1003: "rate limit: refused before processing",
+    -1021: "timestamp outside recvWindow: refused before processing",
+    -1022: "signature invalid: refused before processing",
+    -2014: "API-key format invalid",
+    -2015: "API key, IP or permissions refused",
+    -1024: "the risk unit is being liquidated: refused",
+    -1025: "pending transactions: refused",
+}
+# Code ranges of refusals: parameter checks, and the loan and margin business refusals.
+NOT_EXECUTED_CODE_RANGES: Final[tuple[tuple[int, int, str], ...]] = (
+    (-1199, -1100, "a parameter check failed: refused before processing"),
+    (-27999, -27000, "the loan business check refused it"),
+    (-3999, -3001, "the margin business check refused it"),
+)
+# Codes inside those ranges that do not prove a refusal: "Internal server error" and
+# "System busy" can be said by a backend that may already have moved the money.
+NOT_A_REFUSAL_CODES: Final = frozenset({-3000, -3044})
+# HTTP statuses that prove the request was stopped in front of the matching engine.
+NOT_EXECUTED_STATUSES: Final[Mapping[int, str]] = {
+    401: "the API key was refused",
+    403: "Binance's web application firewall blocked it",
+    418: "the IP is banned: refused before processing",
+    429: "rate limit: refused before processing",
+}
+
+
+def proves_not_executed(status: int, code: int | None, msg: str | None) -> str | None:
+    """Why an answer to a POST/DELETE proves it did not execute, or None: the outcome is unknown.
+
+    Any 2xx means executed (or may have); any 5xx may hide an executed request (reference
+    1.8), except a 503 "Service Unavailable.", a definite failure.
+    """
+    if 200 <= status < 300:
+        return None
+    if status >= 500:
+        if status == 503 and msg == SERVICE_UNAVAILABLE_MSG:
+            return "503 Service Unavailable: a definite failure"
+        return None
+    if status in NOT_EXECUTED_STATUSES:
+        return NOT_EXECUTED_STATUSES[status]
+    if status < 400 or code is None or code in NOT_A_REFUSAL_CODES | UNKNOWN_OUTCOME_CODES:
+        return None
+    if code in NOT_EXECUTED_CODES:
+        return NOT_EXECUTED_CODES[code]
+    for low, high, why in NOT_EXECUTED_CODE_RANGES:
+        if low <= code <= high:
+            return why
+    return None
+
+
 @attrs.frozen
 class ResponseInfo:
     """What one call learned from Binance's response headers."""
@@ -45,17 +105,29 @@ class ResponseInfo:
 
 
 class NonJSONBody(Exception):
-    """The body was not JSON (an HTML WAF page, a proxy's error page)."""
+    """The body was not JSON (an HTML WAF page, a proxy's error page, a body cut short)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON (RFC 8259) and no amount, rate or LTV can be either:
+    # mapping them to Decimal would hand the caller a value that raises or lies in every
+    # comparison, so the body is unreadable rather than "successfully" poisoned.
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def parse_body(content: bytes) -> Any:
-    """Parse a JSON body with every non-integer number as an exact Decimal."""
+    """Parse a JSON body with every non-integer number as an exact Decimal; never a float."""
     if not content.strip():
         return None
     try:
-        return json.loads(content, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return json.loads(content, parse_float=Decimal, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise NonJSONBody() from exc
+
+
+def body_snippet(content: bytes, limit: int = 120) -> str:
+    """The start of a body as text, for error messages (never the whole of a large page)."""
+    return content[:limit].decode("utf-8", "replace").strip()
 
 
 def retry_after_seconds(headers: httpx.Headers) -> float | None:
@@ -92,8 +164,7 @@ def error_from_response(
     headers = response.headers
     code, msg = error_code(body)
     if non_json:
-        snippet = response.content[:120].decode("utf-8", "replace").strip()
-        msg = msg or f"non-JSON body: {snippet!r}"
+        msg = msg or f"non-JSON body: {body_snippet(response.content)!r}"
     what = f"{method} {path} -> HTTP {status}"
     if code is not None:
         what += f", code {code}"

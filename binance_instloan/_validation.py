@@ -7,8 +7,9 @@ names the parameter: ``InvalidParameterTypeError`` (a ``TypeError``) for a wrong
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Final
 
 from ._constants import DAY_MS, PAGE_SIZE_MAX
@@ -19,6 +20,13 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS: Final = timedelta(milliseconds=1)
 _MIN_MS: Final = 0
 _MAX_MS: Final = 32503680000000  # year 3000: anything later is a unit mistake (µs, ns)
+# groupId, current and size are LONG in the docs: a Java long, so a larger value cannot be an id.
+MAX_LONG: Final = 2**63 - 1
+# Binance's legal amount, ^([0-9]{1,20})(\.[0-9]{1,20})?$: at most 20 digits either side.
+AMOUNT_MAX_DIGITS: Final = 20
+# The plain ASCII decimals an amount string may be; Decimal() also takes "1_000", "+5", " 5",
+# "1e3" and non-ASCII digits, none of which a desk means to send.
+_PLAIN_DECIMAL: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 
 
 def _type_name(value: object) -> str:
@@ -37,12 +45,12 @@ def integer(name: str, value: object, *, minimum: int | None = None,
 
 
 def group_id(value: object, name: str = "group_id") -> str:
-    return str(integer(name, value, minimum=1))
+    return str(integer(name, value, minimum=1, maximum=MAX_LONG))
 
 
 def page(current: object, size: object) -> list[tuple[str, str]]:
     return [
-        ("current", str(integer("current", current, minimum=1))),
+        ("current", str(integer("current", current, minimum=1, maximum=MAX_LONG))),
         ("size", str(integer("size", size, minimum=1, maximum=PAGE_SIZE_MAX))),
     ]
 
@@ -76,7 +84,12 @@ def flag(name: str, value: object) -> str:
 
 
 def amount(value: object, name: str = "amount") -> str:
-    """A positive amount, written positionally (``Decimal("1E+2")`` is sent as ``100``)."""
+    """A positive amount, written positionally (``Decimal("1E+2")`` is sent as ``100``).
+
+    Refused unless the written form is Binance's legal one: at most 20 digits before and
+    after the point. The size is checked before anything is formatted, so ``Decimal("1E+9999")``
+    costs nothing (formatting it would allocate its 10,000 digits).
+    """
     if isinstance(value, float):
         raise InvalidParameterTypeError(
             name, "must be a Decimal, int or str, not float (a float cannot hold most decimal "
@@ -86,15 +99,43 @@ def amount(value: object, name: str = "amount") -> str:
         raise InvalidParameterTypeError(
             name, f"must be a Decimal, int or str, not {_type_name(value)}"
         )
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(value)
-    except InvalidOperation:
-        raise InvalidParameterError(name, f"is not a decimal number: {value!r}") from None
+    if isinstance(value, str):
+        if len(value) > 2 * AMOUNT_MAX_DIGITS + 1 or not _PLAIN_DECIMAL.fullmatch(value):
+            raise InvalidParameterError(
+                name, f"must be a plain decimal such as '12.5' (ASCII digits and one point, at "
+                f"most {AMOUNT_MAX_DIGITS} digits either side), not {_short(value)}"
+            )
+        number = Decimal(value)
+    elif isinstance(value, int):
+        if value >= 10**AMOUNT_MAX_DIGITS:
+            raise InvalidParameterError(
+                name, f"has more than {AMOUNT_MAX_DIGITS} integer digits, more than Binance accepts"
+            )
+        number = Decimal(value)
+    else:
+        number = value
     if not number.is_finite():
-        raise InvalidParameterError(name, f"must be finite, got {value!r}")
+        raise InvalidParameterError(name, f"must be finite, got {_short(value)}")
     if number <= 0:
-        raise InvalidParameterError(name, f"must be positive, got {value!r}")
+        raise InvalidParameterError(name, f"must be positive, got {_short(value)}")
+    exponent = number.as_tuple().exponent  # an int: the number is finite
+    if number.adjusted() >= AMOUNT_MAX_DIGITS:
+        raise InvalidParameterError(
+            name, f"has more than {AMOUNT_MAX_DIGITS} integer digits, more than Binance "
+            f"accepts: {_short(value)}"
+        )
+    if isinstance(exponent, int) and exponent < -AMOUNT_MAX_DIGITS:
+        raise InvalidParameterError(
+            name, f"has {-exponent} decimal places; Binance accepts at most "
+            f"{AMOUNT_MAX_DIGITS}: {_short(value)}"
+        )
     return format(number, "f")
+
+
+def _short(value: object) -> str:
+    # A Decimal's repr is small whatever its exponent; a long string is cut.
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def amount_decimal(value: AmountLike, name: str = "amount") -> Decimal:

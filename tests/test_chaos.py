@@ -1,12 +1,13 @@
 """Chaos: thousands of mixed calls from many tasks against a simulator that fails at random.
 
 One client, shared by every task, against the built-in simulator with random faults (5xx, resets
-and read timeouts after the action executed, refused connections), a 429 storm, one 418 ban and a
-2-second jump of the server clock. Then the invariants money depends on:
+and read timeouts after the action executed, refused connections; after executing: unreadable
+2xx answers, -1000 answers, HTML 5xx pages, and dropped answers to DELETEs), a 429 storm, one 418
+ban and a 2-second jump of the server clock. Then the invariants money depends on:
 
 - no POST executed twice: every write carries a unique amount, so each execution the simulator
   recorded maps to one call, and a call that returned, or failed with a definite error, executed
-  exactly once, or not at all;
+  exactly once, or not at all (the closes, DELETEs of a unit that still owes, never execute);
 - every ``OutcomeUnknownError`` is settled by ``resolve_outcome`` (borrow, repay) or by the
   simulator's records (transfer-out: Binance keeps no history of them) in agreement with what
   really happened;
@@ -38,6 +39,7 @@ import pytest
 
 from binance_instloan import (
     AsyncInstLoanClient,
+    ExecutedUnreadableError,
     InstLoanError,
     Outcome,
     OutcomeUnknownError,
@@ -53,16 +55,17 @@ DAY_MS: Final = 86_400_000
 
 Op = Literal[
     "ltv", "max_borrowable", "interest_page", "borrow_repay_page", "closed", "iter_reference",
-    "iter_live", "borrow", "repay", "transfer_out",
+    "iter_live", "borrow", "repay", "transfer_out", "close",
 ]
 # Relative frequency of each kind of call in the plan.
 MIX: Final[dict[Op, int]] = {
     "ltv": 6, "max_borrowable": 6, "interest_page": 10, "borrow_repay_page": 8, "closed": 5,
     "iter_reference": 6, "iter_live": 4, "borrow": 15, "repay": 12, "transfer_out": 28,
+    "close": 3,
 }
 # Each write's amount is its base plus its call number in millionths: unique per path.
 _AMOUNT_BASE: Final = {"borrow": Decimal(2), "repay": Decimal(1), "transfer_out": Decimal(0)}
-_PATHS: Final = {"borrow": BORROW, "repay": REPAY, "transfer_out": TRANSFER_OUT}
+_PATHS: Final = {"borrow": BORROW, "repay": REPAY, "transfer_out": TRANSFER_OUT, "close": LOAN}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +81,10 @@ class ChaosConfig:
     p_reset: float = 0.02  # the connection breaks after the action executed
     p_read_timeout: float = 0.01  # the answer never comes, after the action executed
     p_connect_error: float = 0.005  # refused before anything was sent
+    p_unreadable_2xx: float = 0.01  # a 2xx cut in half, after executing
+    p_unknown_code: float = 0.01  # 400 -1000 (proves nothing), after executing
+    p_html_5xx: float = 0.01  # a load balancer's HTML 502, after executing
+    p_drop_delete: float = 0.3  # the answer to a DELETE is lost, after executing
     storm_429s: int = 40  # 429 answers of the storm (Retry-After: 1)
     clock_jump_ms: int = 2000
     recv_window: int = 1000  # below the jump, so the jump forces -1021 and a re-sync
@@ -227,6 +234,10 @@ def _add_random_faults(sim: Simulator, config: ChaosConfig, *, tcp: bool) -> Non
     sim.add_fault("reset", times=None, probability=config.p_reset)
     sim.add_fault("read_timeout", times=None, probability=config.p_read_timeout, latency=hold)
     sim.add_fault("connect_error", times=None, probability=config.p_connect_error)
+    sim.add_fault("reset", method="DELETE", times=None, probability=config.p_drop_delete)
+    sim.add_fault("unreadable_2xx", times=None, probability=config.p_unreadable_2xx)
+    sim.add_fault("unknown_code", times=None, probability=config.p_unknown_code)
+    sim.add_fault("html_5xx", times=None, probability=config.p_html_5xx)
 
 
 def chaos_client(sim: Simulator, config: ChaosConfig, counts: Counter[str],
@@ -411,11 +422,14 @@ async def _one_call(client: AsyncInstLoanClient, sim: Simulator, op: Op, index: 
 
 async def _write(client: AsyncInstLoanClient, op: str, index: int, group: int,
                  report: ChaosReport) -> None:
-    amount = _AMOUNT_BASE[op] + Decimal(index + 1).scaleb(-6)
-    call = WriteCall(op, _PATHS[op], format(amount, "f"), "ok")
+    # A close has no amount: the unit owes, so Binance refuses every one (-27018).
+    amount = _AMOUNT_BASE.get(op, Decimal(0)) + Decimal(index + 1).scaleb(-6)
+    call = WriteCall(op, _PATHS[op], format(amount, "f") if op != "close" else "", "ok")
     report.writes.append(call)
     try:
-        if op == "borrow":
+        if op == "close":
+            await client.close_risk_unit(group_id=group)
+        elif op == "borrow":
             await client.borrow(group_id=group, asset="USDT", amount=amount)
         elif op == "repay":
             await client.repay(group_id=group, asset="USDT", amount=amount)
@@ -457,7 +471,7 @@ async def _check_unknown(client: AsyncInstLoanClient, call: WriteCall,
                          error: OutcomeUnknownError, found: list[Execution],
                          report: ChaosReport) -> None:
     executed = bool(found)
-    if error.params.get("amount") != call.amount:
+    if error.params.get("amount", "") != call.amount:
         report.write_violations.append(f"{call}: the error does not carry the amount sent")
     if call.op == "transfer_out":
         # No transfer-out history exists: only the simulator's records can settle it.
@@ -467,7 +481,7 @@ async def _check_unknown(client: AsyncInstLoanClient, call: WriteCall,
     resolution = await client.resolve_outcome(error, deadline=10, poll_interval=0.1, settle=0)
     report.resolutions.append((call, resolution.outcome, executed))
     ids = {getattr(c, "tran_id", None) for c in resolution.candidates}
-    truth = {e.result["transactionId"] for e in found}
+    truth = {e.result.get("transactionId") for e in found}
     problem = None
     if resolution.outcome is Outcome.EXECUTED and ids != truth:
         problem = f"resolved EXECUTED by {ids}, really {truth or 'not executed'}"
@@ -557,6 +571,10 @@ async def test_two_thousand_calls_from_a_hundred_tasks_survive_chaos() -> None:
 
     print("\n" + report.summary())
     assert_invariants(report, config)
+    # The faults that spoil a write's answer after it executed struck, and were read right.
+    assert any(isinstance(w.error, ExecutedUnreadableError) for w in report.writes)
+    assert any(w.op == "close" and w.result == "unknown" for w in report.writes)
+    assert report.wire["HTTP 400 -1000"] >= 1
 
 
 async def test_chaos_over_real_tcp_leaves_no_connection_behind() -> None:
@@ -584,3 +602,65 @@ async def test_a_write_whose_clock_sync_fails_once_is_sent_once_the_clock_is_kno
 
     assert result.amount == Decimal("1.25")
     assert sim.execution_count(path=BORROW) == 1
+
+
+# -- the faults that spoil an answer after the write executed, one by one, on both backends -------
+
+_SPOILERS: Final = ["unreadable_2xx", "unknown_code", "html_5xx", "reset"]
+
+
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+@pytest.mark.parametrize("executed", [True, False], ids=["executed", "not-executed"])
+@pytest.mark.parametrize("kind", _SPOILERS)
+async def test_a_borrow_whose_answer_is_spoiled_is_unknown_sent_once_and_resolved(
+    backend: Literal["httpx", "aiohttp"], executed: bool, kind: Any,
+) -> None:
+    sim = Simulator(seed=17, units=1, rate_limits_enabled=False)
+    creds = sim.credentials()
+    async with serve(sim) as base_url, AsyncInstLoanClient(
+        creds.api_key, creds.api_secret, base_url=base_url, backend=backend, recv_window=1000,
+    ) as client:
+        await client.get_ltv_details()  # the clock is known: the fault hits the borrow
+        sim.add_fault(kind, path=BORROW, execute=executed)
+        with pytest.raises(OutcomeUnknownError) as caught:
+            await client.borrow(group_id=sim.group_ids[0], asset="USDT", amount="1.25")
+        resolution = await client.resolve_outcome(caught.value, deadline=10,
+                                                  poll_interval=0.1, settle=0)
+
+    assert sim.execution_count(path=BORROW) == int(executed)
+    assert resolution.outcome is (Outcome.EXECUTED if executed else Outcome.NOT_EXECUTED)
+
+
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+async def test_a_close_whose_answer_is_lost_after_it_executed_is_unknown_and_resolved(
+    backend: Literal["httpx", "aiohttp"],
+) -> None:
+    sim = Simulator(seed=19, units=1, rate_limits_enabled=False)  # no history: owes nothing
+    creds = sim.credentials()
+    async with serve(sim) as base_url, AsyncInstLoanClient(
+        creds.api_key, creds.api_secret, base_url=base_url, backend=backend, recv_window=1000,
+    ) as client:
+        await client.get_ltv_details()
+        sim.add_fault("reset", method="DELETE")
+        with pytest.raises(OutcomeUnknownError) as caught:
+            await client.close_risk_unit(group_id=sim.group_ids[0])
+        resolution = await client.resolve_outcome(caught.value, deadline=10,
+                                                  poll_interval=0.1, settle=0)
+
+    assert sim.execution_count(method="DELETE") == 1
+    assert resolution.outcome is Outcome.EXECUTED
+
+
+async def test_an_unreadable_2xx_to_a_get_is_retried_against_the_simulator() -> None:
+    sim = Simulator(seed=23, units=1, rate_limits_enabled=False)
+    async with sim.client() as client:
+        client._retry.sleep = _no_sleep
+        sim.add_fault("unreadable_2xx", path=f"{LOAN}/ltv-details", times=2)
+
+        details = await client.get_ltv_details()
+
+    assert [d.group_id for d in details] == sim.group_ids
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None

@@ -20,6 +20,7 @@ from binance_instloan import (
     RateLimitError,
     RiskUnitError,
     ServerError,
+    UnreadableResponseError,
 )
 
 LOAN = "/sapi/v1/margin/loan-group"
@@ -45,11 +46,10 @@ async def test_error_response_maps_to_its_class(
     api: respx.MockRouter, client: AsyncInstLoanClient, response: httpx.Response,
     expected: type[APIStatusError],
 ) -> None:
-    api.post(f"{LOAN}/edit-member").mock(return_value=response)
+    # A GET: on a write most of these become OutcomeUnknownError (tests/test_verdicts.py).
+    api.get("/sapi/v1/margin/loan-groups/activated").mock(return_value=response)
     with pytest.raises(expected) as caught:
-        await client.add_collateral_account(
-            group_id=1, sub_email="c@x.io", enable_spot=True, enable_margin=True
-        )
+        await client.get_active_risk_units()
     err = caught.value
     assert err.status_code == response.status_code
     assert isinstance(err.headers, dict)
@@ -80,7 +80,7 @@ async def test_empty_5xx_body_is_a_server_error_not_a_decode_crash(
 
 async def test_html_200_is_reported_clearly(api: respx.MockRouter, client: AsyncInstLoanClient) -> None:
     api.get(f"{LOAN}/ltv-details").respond(200, text="<html>captive portal</html>")
-    with pytest.raises(PermissionDeniedError, match="non-JSON"):
+    with pytest.raises(UnreadableResponseError, match="captive portal"):
         await client.get_ltv_details()
 
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from .. import __version__
 from .._errors import InstLoanError
 from .._pagination import Position
+from . import _exporter
 from ._failures import ExitCode
 from ._output import console, display, fitted
 from ._parse import AmountOutOfRange, ValueProblem, parse_amount, parse_time, wire_amount
@@ -535,6 +536,8 @@ def watch_ltv(
     if code != ExitCode.OK:
         raise typer.Exit(code)
 
+
+app.command("exporter")(_exporter.exporter)
 
 # -- the simulator -----------------------------------------------------------------------------
 

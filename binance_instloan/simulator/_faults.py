@@ -18,7 +18,7 @@ from ._http import MESSAGES, Outcome, Response, error_response
 
 FaultKind = Literal[
     "latency", "status", "empty_5xx", "html_403", "error_code", "read_timeout", "reset",
-    "connect_error",
+    "connect_error", "unreadable_2xx", "html_5xx", "unknown_code",
 ]
 FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)
 
@@ -28,7 +28,9 @@ MSG_503_UNAVAILABLE: Final = "Service Unavailable."
 MSG_503_INTERNAL: Final = "Internal error; unable to process your request. Please try again."
 
 # Kinds that may let the exchange run the request before the answer goes wrong.
-_MAY_EXECUTE: Final = frozenset({"status", "empty_5xx", "read_timeout", "reset"})
+_MAY_EXECUTE: Final = frozenset({
+    "status", "empty_5xx", "read_timeout", "reset", "unreadable_2xx", "html_5xx", "unknown_code",
+})
 # Over TCP a read_timeout holds the answer this long unless ``latency`` says otherwise.
 TCP_READ_TIMEOUT_HOLD_SECONDS: Final = 30.0
 
@@ -41,6 +43,11 @@ _WAF_PAGE: Final = (
     b'<HR noshade size="1px">\nRequest blocked.\n'
     b"We can't connect to the server for this app or website at this time.\n"
     b"</BODY></HTML>\n"
+)
+# What a load balancer in front of Binance answers when the backend does not.
+_GATEWAY_PAGE: Final = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
 )
 
 
@@ -65,6 +72,14 @@ class Fault:
       (``httpx.RemoteProtocolError``).
     - ``connect_error``: never reaches the exchange; in-process ``httpx.ConnectError``. Over TCP
       the connection was already accepted, so the answer is cut as for ``reset``.
+    - ``unreadable_2xx``: executed if ``execute``; a 2xx answer (``status``, 200) whose body
+      cannot be read: the exchange's own body cut in half, or ``message`` as the body (an
+      HTML page, the zh docs' ``"status":success``). An exchange refusal (non-2xx) passes
+      through unchanged: Binance does not answer 2xx to what it refused.
+    - ``html_5xx``: HTTP ``status`` (502) with a load balancer's HTML page. Executed first if
+      ``execute``.
+    - ``unknown_code``: HTTP ``status`` (400) with ``code`` (-1000) and ``message``, answers
+      that prove nothing (-1000, -1001, -3000). Executed first if ``execute``.
     """
 
     kind: FaultKind
@@ -120,6 +135,16 @@ class Fault:
             )
         if kind == "error_code":
             return Outcome(self._error_code_response())
+        if kind == "unreadable_2xx":
+            return Outcome(self._unreadable(executed))
+        if kind == "html_5xx":
+            return Outcome(
+                Response(self.status or 502, _GATEWAY_PAGE, (("Content-Type", "text/html"),))
+            )
+        if kind == "unknown_code":
+            code = self.code if self.code is not None else -1000
+            msg = self.message if self.message is not None else MESSAGES.get(code, MESSAGES[-1000])
+            return Outcome(error_response(self.status or 400, code, msg))
         # The network faults: the client never reads a whole answer, whatever it was.
         answer = executed if executed is not None else error_response(500, -1000, MESSAGES[-1000])
         if kind == "read_timeout":
@@ -127,6 +152,18 @@ class Fault:
         if kind == "reset":
             return Outcome(answer, network="reset")
         return Outcome(answer, network="connect_error")
+
+    def _unreadable(self, executed: Response | None) -> Response:
+        if executed is not None and not 200 <= executed.status < 300:
+            return executed
+        if self.message is not None:
+            body = self.message.encode()
+        elif executed is not None:
+            body = executed.body[: max(len(executed.body) // 2, 1)]
+        else:
+            body = b'{"transactionId":'
+        headers = executed.headers if executed is not None else ()
+        return Response(self.status or 200, body, headers)
 
     def _error_code_response(self) -> Response:
         code = self.code if self.code is not None else -1000

@@ -204,7 +204,8 @@ class Simulator:
 
         ``path``/``method`` narrow the requests it hits (None: any); it hits ``times`` of them
         (None: no limit), or, with ``probability``, that random share (seeded). ``status``
-        defaults per kind: 500, or 403 for ``html_403`` and 400 for ``error_code``.
+        defaults per kind: 500, or 403 for ``html_403``, 400 for ``error_code`` and
+        ``unknown_code``, 200 for ``unreadable_2xx`` and 502 for ``html_5xx``.
         """
         if path is not None and path not in METHODS_BY_PATH:
             raise ValueError(f"unknown endpoint path {path!r}")
