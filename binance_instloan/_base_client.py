@@ -183,6 +183,14 @@ def _mask(api_key: str | None) -> str:
     return f"'{api_key[:4]}…{api_key[-3:]}'" if len(api_key) > 10 else "'…'"
 
 
+class _DefaultBaseURL(str):
+    """The default ``base_url``: equal to Binance's URL, but told apart from that URL passed
+    explicitly, which must win over ``BINANCE_BASE_URL``."""
+
+
+_DEFAULT_BASE_URL: Final = _DefaultBaseURL(DEFAULT_BASE_URL)
+
+
 class BaseClient:
     """Construction, lifecycle and the signed request pipeline."""
 
@@ -193,7 +201,7 @@ class BaseClient:
         *,
         private_key: str | bytes | os.PathLike[str] | None = None,
         private_key_password: str | bytes | None = None,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str = _DEFAULT_BASE_URL,
         recv_window: int = DEFAULT_RECV_WINDOW_MS,
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
@@ -206,6 +214,8 @@ class BaseClient:
         meter_provider: MeterProvider | None = None,
     ) -> None:
         api_key = api_key if api_key is not None else os.environ.get("BINANCE_API_KEY")
+        if base_url is _DEFAULT_BASE_URL:
+            base_url = os.environ.get("BINANCE_BASE_URL") or DEFAULT_BASE_URL
         if api_secret is None and private_key is None:
             api_secret = os.environ.get("BINANCE_API_SECRET") or None
             if api_secret is None:

@@ -20,9 +20,11 @@ class AsyncInstLoanClient(
     backend="httpx", limiter=None, tracer_provider=None, meter_provider=None)``
 
     Credentials not passed come from ``BINANCE_API_KEY``, ``BINANCE_API_SECRET`` and
-    ``BINANCE_PRIVATE_KEY`` (a path to a PKCS#8 PEM file). One client serves many tasks at
-    once; use it with ``async with`` or call ``aclose()``. A ``http_client`` you pass is yours
-    to close; a ``transport`` (e.g. the simulator's) is owned by the client.
+    ``BINANCE_PRIVATE_KEY`` (a path to a PKCS#8 PEM file); ``base_url`` not passed comes from
+    ``BINANCE_BASE_URL`` when set (e.g. a simulator started with ``binance-instloan simulate``).
+    One client serves many tasks at once; use it with ``async with`` or call ``aclose()``. A
+    ``http_client`` you pass is yours to close; a ``transport`` (e.g. the simulator's) is owned
+    by the client.
     ``backend="aiohttp"`` runs the same requests over aiohttp (extra ``aiohttp``).
     ``tracer_provider``/``meter_provider`` (extra ``otel``; default: OpenTelemetry's global
     ones) record a span per call and the client's metrics; see the README's "Monitoring".

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Final
 
@@ -47,6 +49,10 @@ DEFAULT_BAN_SECONDS: Final = 120.0
 # leave a woken waiter still inside the old window (and re-arming a zero-length timer forever).
 _WAKE_MARGIN: Final = 1e-4
 _NEVER: Final = -math.inf
+# A wait longer than this is logged at INFO: a call silent for 20 s looks hung.
+WAIT_LOG_SECONDS: Final = 2.0
+
+logger = logging.getLogger("binance_instloan")
 
 
 @attrs.frozen
@@ -246,8 +252,8 @@ class RateLimiter:
     share nothing.
     """
 
-    __slots__ = ("_banned_until", "_buckets", "_limits", "_now", "_sleep", "_uncertainty",
-                 "_window")
+    __slots__ = ("_announced", "_banned_until", "_buckets", "_limits", "_now", "_sleep",
+                 "_uncertainty", "_window")
 
     def __init__(
         self,
@@ -260,6 +266,8 @@ class RateLimiter:
         self._limits = limits
         self._window = float(limits.window_seconds)
         self._now = now
+        # The end of the last long wait logged per bucket: each wait is announced once.
+        self._announced: dict[str, float] = {}
         self._uncertainty = uncertainty
         self._sleep = sleep
         self._buckets: dict[str, _Bucket] = {}
@@ -408,6 +416,23 @@ class RateLimiter:
                     self._pump(b)
             raise
 
+    def _log_wait(self, b: _Bucket, weight: int, until: float, now: float) -> None:
+        """Say at INFO why the head of ``b`` waits and until when, once per long wait."""
+        if not WAIT_LOG_SECONDS <= until - now < math.inf or until <= self._announced.get(
+            b.name, _NEVER,
+        ):
+            return
+        self._announced[b.name] = until
+        why = "paused after a 429/418" if max(b.paused_until, self._banned_until) > now else (
+            "used up"
+        )
+        logger.info(
+            "waiting %.0f s for rate budget (bucket %s %s, weight %d), until %s",
+            until - now, b.name, why, weight,
+            datetime.fromtimestamp(until, UTC).strftime("%H:%M:%SZ"),
+            extra={"rate_budget_wait": until - now, "rate_budget_until": until},
+        )
+
     def _pump(self, b: _Bucket) -> None:
         """Admit waiters from the head of the queue while they fit; then arm a timer."""
         waiters = b.waiters
@@ -431,6 +456,7 @@ class RateLimiter:
                     fut.set_result(admitted)
                     continue
                 retry_at = admitted
+            self._log_wait(b, weight, retry_at, now)
             self._arm(b, retry_at, now, fut.get_loop())
             return
         self._disarm(b)

@@ -188,7 +188,7 @@ class RedisLimiter:
             from redis.exceptions import TimeoutError as RedisTimeoutError
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ConfigurationError(
-                'RedisLimiter needs redis-py: pip install "binance-instloan[redis]"'
+                'RedisLimiter needs redis-py: pip install ".[redis]"'
             ) from exc
         for name, value in (("ip_label", ip_label), ("account", account),
                             ("key_prefix", key_prefix)):

@@ -39,7 +39,7 @@ __all__ = [
 _UNRESERVED: Final = "-_.~"
 _PLAIN: Final = re.compile(r"[A-Za-z0-9\-_.~]*").fullmatch
 _CRYPTO_MISSING: Final = (
-    'RSA and Ed25519 keys need the cryptography package: pip install "binance-instloan[crypto]"'
+    'RSA and Ed25519 keys need the cryptography package: pip install ".[crypto]"'
 )
 
 

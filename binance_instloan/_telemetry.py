@@ -148,7 +148,7 @@ def telemetry_for(
         if tracer_provider is not None or meter_provider is not None:
             raise ConfigurationError(
                 "tracer_provider/meter_provider need opentelemetry-api: "
-                "pip install 'binance-instloan[otel]'"
+                "pip install '.[otel]'"
             )
         return _DISABLED
     tracers = _configured_tracer_provider(tracer_provider)

@@ -105,7 +105,7 @@ def create_http_client(
             from ._aiohttp_transport import AiohttpTransport
         except ImportError as exc:
             raise ConfigurationError(
-                'backend="aiohttp" needs the aiohttp extra: pip install "binance-instloan[aiohttp]"'
+                'backend="aiohttp" needs the aiohttp extra: pip install ".[aiohttp]"'
             ) from exc
         return httpx.AsyncClient(
             transport=AiohttpTransport(

@@ -273,4 +273,4 @@ def test_the_command_line_without_the_cli_extra_says_what_to_install() -> None:
                           timeout=60, check=False)
 
     assert done.returncode == 1
-    assert 'pip install "binance-instloan[cli]"' in done.stderr
+    assert 'pip install ".[cli]"' in done.stderr

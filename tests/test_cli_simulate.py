@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import re
+import shlex
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -84,3 +87,43 @@ def test_ctrl_c_or_sigterm_stops_the_simulator_cleanly(
 
     assert process.returncode == 0
     assert "Simulator stopped." in stderr
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs (an exited process waiting to be reaped does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_simulate_started_in_the_background_by_a_script_stops_on_a_signal(
+    tmp_path: Path, stop: signal.Signals,
+) -> None:
+    # A background job of a non-interactive shell inherits SIGINT ignored.
+    log = tmp_path / "simulate.log"
+    started = subprocess.run(
+        ["bash", "-c", f'"$0" -m binance_instloan simulate --port 0 --history-days 1 '
+                       f'>{shlex.quote(str(log))} 2>&1 & echo $!', sys.executable],
+        capture_output=True, text=True, check=True, timeout=30,
+    )
+    pid = int(started.stdout)
+    try:
+        deadline = time.monotonic() + 60
+        while "Try: " not in log.read_text():
+            assert _running(pid) and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+
+        os.kill(pid, stop)
+
+        deadline = time.monotonic() + 60
+        while _running(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(pid), "the simulator ignored the signal"
+        assert "Simulator stopped." in log.read_text()
+    finally:
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)

@@ -176,7 +176,7 @@ async def test_the_fastapi_example_serves_ltv_when_fastapi_is_installed_else_com
         response = await http.get("/ltv")
 
     assert response.status_code == 200
-    assert [row["group_id"] for row in response.json()] == [str(readme_env.group_ids[0])]
+    assert [row["group_id"] for row in response.json()] == readme_env.group_ids[:1]
 
 
 @pytest.fixture
@@ -279,3 +279,52 @@ def test_the_cli_reference_names_every_command() -> None:
 
     for name in commands:
         assert f"\n  {name}" in reference, name
+
+
+def test_the_fastapi_and_aiohttp_examples_serve_group_id_as_the_same_json_type() -> None:
+    served = [re.search(r'"group_id": ([^,]+),', code)[1] for code in (FASTAPI, AIOHTTP)]
+
+    assert served == ["u.group_id", "u.group_id"]
+
+
+def test_the_license_file_is_the_license_pyproject_declares() -> None:
+    declared = re.search(r'^license = "(.+)"$', (ROOT / "pyproject.toml").read_text(), re.M)
+
+    assert declared and declared[1] == "MIT"
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License\n")
+
+
+def test_the_readme_names_every_extra_pyproject_declares() -> None:
+    extras = re.search(r"\[project\.optional-dependencies\]\n(.*?)\n\[", (
+        ROOT / "pyproject.toml").read_text(), re.S)
+    assert extras
+    names = re.findall(r"^([a-z]+) = \[", extras[1], re.M)
+    listed = section("Quickstart")
+
+    for name in set(names) - {"test"}:
+        assert f"`{name}`" in listed, name
+
+
+def test_the_faq_answers_what_a_newcomer_asks_first() -> None:
+    faq = section("FAQ")
+
+    for topic in ("asyncio.run", "Enable Spot & Margin Trading", "IP", "LTV", "liquidat",
+                  "BINANCE_PRIVATE_KEY_PASSWORD", "private_key_password=", "--interval"):
+        assert topic in faq, topic
+
+
+def test_the_readme_states_the_real_watch_ltv_interval() -> None:
+    command = typer.main.get_command(app).commands["watch-ltv"]
+    (interval,) = [p for p in command.params if p.name == "interval"]
+
+    assert f"Every {interval.default:g} seconds by default" in section("FAQ")
+    assert f"--interval {interval.default:g}]" in section("CLI reference")
+
+
+def test_the_readme_documents_every_environment_variable_the_client_reads() -> None:
+    package = ROOT / "binance_instloan"
+    source = "".join(
+        (package / name).read_text() for name in ("_base_client.py", "_cli/_app.py")
+    )
+    for name in set(re.findall(r'"(BINANCE_[A-Z_]+)"', source)):
+        assert f"`{name}`" in section("Quickstart"), name

@@ -389,7 +389,7 @@ def test_missing_cryptography_names_the_extra_to_install(
     key_pem = pem(ed25519_key)
     for name in [m for m in sys.modules if m == "cryptography" or m.startswith("cryptography.")]:
         monkeypatch.setitem(sys.modules, name, None)
-    with pytest.raises(ConfigurationError, match=re.escape('pip install "binance-instloan[crypto]"')):
+    with pytest.raises(ConfigurationError, match=re.escape('pip install ".[crypto]"')):
         load_signer(api_secret=None, private_key=key_pem, private_key_password=None)
 
 

@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise
         sys.stderr.write(
             "binance-instloan: the command line needs the 'cli' extra: "
-            'pip install "binance-instloan[cli]"\n'
+            'pip install ".[cli]" in a clone of the repository\n'
         )
         raise SystemExit(1) from None
     app(args=None if argv is None else list(argv), prog_name="binance-instloan")

@@ -18,8 +18,8 @@ from .._errors import InstLoanError
 from .._pagination import Position
 from . import _exporter
 from ._failures import ExitCode
-from ._output import console, display, table
-from ._parse import ValueProblem, parse_amount, parse_time
+from ._output import console, display, fitted
+from ._parse import AmountOutOfRange, ValueProblem, parse_amount, parse_time, wire_amount
 from ._runner import run_command
 from ._session import SIM_HISTORY_DAYS, GlobalOptions, Runtime, Session
 
@@ -82,8 +82,13 @@ def _global(
         "--private-key", help="RSA/Ed25519 PKCS#8 PEM file [default: $BINANCE_PRIVATE_KEY].",
         show_default=False,
     )] = None,
+    private_key_password: Annotated[str | None, typer.Option(
+        "--private-key-password", envvar="BINANCE_PRIVATE_KEY_PASSWORD",
+        help="Password of an encrypted --private-key [default: $BINANCE_PRIVATE_KEY_PASSWORD; "
+        "the variable keeps it out of the process list].", show_default=False, show_envvar=False,
+    )] = None,
     base_url: Annotated[str | None, typer.Option(
-        "--base-url", help="API base URL [default: https://api.binance.com].",
+        "--base-url", help="API base URL [default: $BINANCE_BASE_URL, else https://api.binance.com].",
         show_default=False,
     )] = None,
     debug: Annotated[bool, typer.Option(
@@ -98,7 +103,7 @@ def _global(
     runtime = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
     options = GlobalOptions(
         sim=sim, api_key=api_key, api_secret=api_secret, private_key=private_key,
-        base_url=base_url, debug=debug,
+        private_key_password=private_key_password, base_url=base_url, debug=debug,
     )
     ctx.obj = Session(options, runtime)
 
@@ -121,24 +126,42 @@ def _stderr() -> Console:
 def _amount(value: str) -> Decimal:
     try:
         return parse_amount(value)
+    except AmountOutOfRange as exc:
+        # Well-formed but not an amount Binance accepts: refused here, as the SDK refuses
+        # invalid parameters, rather than sent to come back as -1100.
+        typer.echo(f"error: invalid {exc} (nothing was sent)", err=True)
+        raise typer.Exit(ExitCode.INVALID_PARAMETER) from None
     except ValueProblem as exc:
         raise typer.BadParameter(str(exc)) from None
 
 
 def _alert_level(value: str) -> Decimal:
+    percent = value.endswith("%")
     try:
-        level = Decimal(value)
-    except ArithmeticError:
-        raise typer.BadParameter(f"{value!r} is not a number like 0.8") from None
-    if not level.is_finite() or level < 0:
-        raise typer.BadParameter(f"{value!r} must be a number >= 0, like 0.8")
+        level = parse_amount(value[:-1] if percent else value)
+    except ValueProblem:
+        raise typer.BadParameter(f"{value!r} is not an LTV like 0.8 or 80%") from None
+    if percent:
+        level = level / 100
+    # LTV is a ratio (liabilities / equity), and Binance liquidates well below 1: a level
+    # above 1 (say 80, meant as percent) would never alert.
+    if level > 1:
+        raise typer.BadParameter(
+            f"{value!r} is not an LTV: LTV is a ratio such as 0.8 (80%), and Binance liquidates "
+            f"before it reaches 1. Did you mean {level / 100} (or {value}%)?"
+        )
     return level
 
 
 def _confirm(yes: bool, question: str) -> None:
     if yes:
         return
-    if not typer.confirm(question, default=False, err=True):
+    try:
+        confirmed = typer.confirm(question, default=False, err=True)
+    except typer.Abort:  # end of input or Ctrl-C at the prompt
+        confirmed = False
+        typer.echo("", err=True)
+    if not confirmed:
         typer.echo("Cancelled: nothing was sent.", err=True)
         raise typer.Exit(ExitCode.FAILURE)
 
@@ -148,7 +171,8 @@ GroupOption = Annotated[int | None, typer.Option(
 )]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 Amount = Annotated[Decimal, typer.Argument(
-    parser=_amount, help="Amount as a decimal number (sent exactly as typed).",
+    parser=_amount, help="Amount: ASCII digits with an optional '.', like 100 or 0.5 (sent as "
+    "shown at the prompt).",
     show_default=False,
 )]
 
@@ -168,19 +192,19 @@ def ltv(ctx: typer.Context, group_id: GroupOption = None) -> None:
         if not units:
             out.print("No risk unit is visible to this key (ltv-details returned an empty list).")
             return
-        out.print(table(None, [
+        out.print(fitted(out, [
             "group", "LTV", "liability", "net equity", "maint. margin", "max transfer-out",
-            "liabilities (principal + interest)", "updated",
+            "owed + interest", "updated",
         ], [[
             str(u.group_id), display(u.ltv), display(u.total_liability),
             display(u.total_net_equity), display(u.total_maintenance_margin),
             display(u.max_transfer_out_amount),
-            ", ".join(
+            "\n".join(
                 f"{d.asset_name} {display(d.principal)} + {display(d.interest)}"
                 for d in u.liabilities
             ) or "-",
             display(u.update_time),
-        ] for u in units]))
+        ] for u in units], whole=[True] * 8))
 
     run_command(session, work)
 
@@ -198,8 +222,10 @@ def units(ctx: typer.Context) -> None:
              "yes" if m.enable_spot else "no", "yes" if m.enable_margin else "no"]
             for u in found for m in u.members
         ]
-        _stdout().print(table(None, ["group", "created", "member", "type", "spot", "margin"],
-                              rows) if rows else "No active risk unit.")
+        out = _stdout()
+        out.print(fitted(out, ["group", "created", "member", "type", "spot", "margin"], rows,
+                         whole=[True, True, True, True, True, True])
+                  if rows else "No active risk unit.")
 
     run_command(session, work)
 
@@ -216,8 +242,10 @@ def closed(ctx: typer.Context) -> None:
             [str(u.group_id), u.parent_email, u.credit_email, display(u.enabled),
              display(u.create_time), display(u.close_time)] for u in found
         ]
-        _stdout().print(table(None, ["group", "parent", "credit", "enabled", "created", "closed"],
-                              rows) if rows else "No closed risk unit.")
+        out = _stdout()
+        out.print(fitted(out, ["group", "parent", "credit", "enabled", "created", "closed"],
+                         rows, whole=[True] * 6)
+                  if rows else "No closed risk unit.")
 
     run_command(session, work)
 
@@ -255,7 +283,7 @@ def borrow(
 ) -> None:
     """Borrow AMOUNT of ASSET into the risk unit's credit account (credit key)."""
     session = _session(ctx)
-    _confirm(yes, f"Borrow {amount} {asset.upper()} into risk unit {group}?")
+    _confirm(yes, f"Borrow {wire_amount(amount)} {asset.upper()} into risk unit {group}?")
 
     async def work() -> None:
         async with session.client("credit", group) as client:
@@ -281,7 +309,9 @@ def repay(
     """Repay up to AMOUNT of ASSET (Binance repays min(available, requested); credit key)."""
     session = _session(ctx)
     wallet = f" from {source.value}" if source is not None else ""
-    _confirm(yes, f"Repay up to {amount} {asset.upper()}{wallet} in risk unit {group}?")
+    _confirm(
+        yes, f"Repay up to {wire_amount(amount)} {asset.upper()}{wallet} in risk unit {group}?",
+    )
 
     async def work() -> None:
         async with session.client("credit", group) as client:
@@ -289,7 +319,7 @@ def repay(
                 group_id=group, asset=asset, amount=amount,
                 repay_from=None if source is None else source.value,
             )
-        note = "" if result.amount == amount else f" of {amount} requested"
+        note = "" if result.amount == amount else f" of {wire_amount(amount)} requested"
         _stdout().print(f"Repaid {display(result.amount)} {asset.upper()}{note} in risk unit "
                         f"{group} (transaction {result.transaction_id}).")
 
@@ -310,13 +340,17 @@ def transfer_out(
     """Move ASSET from a member's margin wallet to its own spot wallet."""
     session = _session(ctx)
     who = sub_email or "this key's account"
-    _confirm(yes, f"Transfer {amount} {asset.upper()} out of the margin wallet of {who}?")
+    _confirm(
+        yes, f"Transfer {wire_amount(amount)} {asset.upper()} out of the margin wallet of {who}?",
+    )
 
     async def work() -> None:
         async with session.client("parent" if sub_email else "credit") as client:
             await client.transfer_out(asset=asset, amount=amount, sub_email=sub_email)
-        _stdout().print(f"Transfer-out of {amount} {asset.upper()} accepted (Binance moves at "
-                        "most the smaller of the unit's and the account's max transfer-out).")
+        _stdout().print(
+            f"Transfer-out of {wire_amount(amount)} {asset.upper()} accepted (Binance moves at "
+            "most the smaller of the unit's and the account's max transfer-out)."
+        )
 
     run_command(session, work)
 
@@ -397,7 +431,8 @@ def history(
         dir_okay=False,
     )] = None,
     resume: Annotated[str | None, typer.Option(
-        "--resume", help="Continue an interrupted export from the position it printed.",
+        "--resume", help="Continue an interrupted export from the position it printed "
+        "(the same --output: it must be the file that export left).",
         show_default=False,
     )] = None,
     progress: Annotated[bool | None, typer.Option(
@@ -427,6 +462,8 @@ def history(
 
     def report(why: str) -> Callable[[], None]:
         def echo() -> None:
+            if why == "Stopped" and state.rows_written == 0 and request.resume is None:
+                return  # nothing was written: the error says it all, and a rerun starts over
             for line in stopped(request, state, why=why):
                 typer.echo(line, err=True)
 
@@ -470,7 +507,8 @@ def watch_ltv(
         "--interval", min=0.0, help="Seconds between polls (never faster than the budget).",
     )] = 10.0,
     alert_above: Annotated[Decimal, typer.Option(
-        "--alert-above", parser=_alert_level, help="Alert when an LTV is above this.",
+        "--alert-above", parser=_alert_level,
+        help="Alert when an LTV is above this ratio: 0.8 or 80% (at most 1).",
     )] = Decimal("0.8"),
     command: Annotated[str | None, typer.Option(
         "--exec", help="Run this shell command on each crossing (gets INSTLOAN_GROUP_ID, "

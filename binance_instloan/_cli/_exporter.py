@@ -329,7 +329,7 @@ def exporter(
         import prometheus_client  # noqa: F401
     except ImportError:
         typer.echo("error: the exporter needs the 'exporter' extra: "
-                   'pip install "binance-instloan[exporter]"', err=True)
+                   'pip install ".[exporter]"', err=True)
         raise typer.Exit(ExitCode.CONFIGURATION) from None
     session = ctx.obj
     if not isinstance(session, Session):  # pragma: no cover - the callback always sets it

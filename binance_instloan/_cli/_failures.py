@@ -92,11 +92,7 @@ def describe(exc: BaseException) -> Failure:
     if isinstance(exc, InvalidParameterError | InvalidParameterTypeError):
         return Failure(ExitCode.INVALID_PARAMETER, f"invalid {exc} (nothing was sent)")
     if isinstance(exc, ConfigurationError):
-        return Failure(
-            ExitCode.CONFIGURATION,
-            f"{exc}. On the command line: --api-key with --api-secret or --private-key; or "
-            "--sim to use the built-in simulator",
-        )
+        return Failure(ExitCode.CONFIGURATION, f"{exc}{_configuration_hint(str(exc))}")
     if isinstance(exc, APIStatusError):
         return _status(exc)
     if isinstance(exc, APITimeoutError):
@@ -104,6 +100,14 @@ def describe(exc: BaseException) -> Failure:
             ExitCode.CONNECTION,
             f"no answer from Binance in time ({exc}). Check the network and --base-url, then "
             "try again",
+        )
+    answered = _status_cause(exc)
+    if isinstance(exc, APIConnectionError) and answered is not None:
+        return Failure(
+            ExitCode.CONNECTION,
+            f"a server answered, but not as the Binance API ({exc}). Check --base-url (or "
+            "BINANCE_BASE_URL): it is the scheme and host only, like https://api.binance.com, "
+            "without /sapi or another path",
         )
     if isinstance(exc, APIConnectionError):
         return Failure(
@@ -116,6 +120,29 @@ def describe(exc: BaseException) -> Failure:
         ExitCode.FAILURE,
         f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
     )
+
+
+def _configuration_hint(message: str) -> str:
+    """Guidance for the configuration errors a command-line option fixes; none for others."""
+    if message.startswith(("no API key", "no signing credentials")):
+        return (". On the command line: --api-key with --api-secret or --private-key; or --sim "
+                "to use the built-in simulator")
+    if "password" in message:
+        return (". For an encrypted private key give --private-key-password or set "
+                "BINANCE_PRIVATE_KEY_PASSWORD")
+    return ""
+
+
+def _status_cause(exc: BaseException) -> APIStatusError | None:
+    """The HTTP error answer behind ``exc``, if a server did answer (e.g. a wrong base URL)."""
+    seen = exc.__cause__
+    for _ in range(5):  # a short chain; never loop on a cycle
+        if seen is None:
+            return None
+        if isinstance(seen, APIStatusError):
+            return seen
+        seen = seen.__cause__
+    return None
 
 
 def _answer(exc: APIStatusError) -> str:

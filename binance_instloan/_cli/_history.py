@@ -7,6 +7,7 @@ interrupted export says exactly how far it got and how to continue.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -18,6 +19,7 @@ from typing import Any, Final, Literal, TextIO
 import attrs
 from rich.console import Console
 
+from .._errors import InstLoanError
 from .._models import (
     BorrowRepayRecord,
     ClosedRiskUnit,
@@ -108,8 +110,10 @@ class ExportRequest:
             raise UsageProblem(f"{self.kind} needs --type ({' or '.join(kind.types)})")
         if self.type is not None and self.type.upper() not in kind.types:
             raise UsageProblem(f"--type for {self.kind} is one of {', '.join(kind.types)}")
-        if self.resume is not None and self.output is None:
-            raise UsageProblem("--resume appends to a file: give the same --output")
+        if self.output not in (None, "-"):
+            _check_writable(self.output)
+            if self.resume is not None:
+                _check_resumable(self.output, self.resume)
         return kind
 
     def arguments(self) -> dict[str, Any]:
@@ -174,7 +178,8 @@ async def export(
             state.track(iterator, meter)
             writer = make_writer(
                 request.format, out, kind.model,
-                header=request.resume is None or _empty(request.output),
+                # A resumed export continues a file (checked non-empty) or earlier output.
+                header=request.resume is None,
                 color=request.output is None and out.isatty(),
             )
             show = (
@@ -202,6 +207,90 @@ async def export(
     finally:
         if close:
             out.close()
+            _record_stop(request, state)
+
+
+def checkpoint_path(output: str) -> str:
+    """Where an interrupted export to ``output`` records where that file stopped."""
+    return output + ".resume.json"
+
+
+def _saved_position(position: Position) -> str:
+    return json.dumps(position.to_dict(), separators=(",", ":"))
+
+
+def _check_resumable(path: str, resume: Position) -> None:
+    """Resume only the export that stopped at exactly this position, into the file it left.
+
+    The checkpoint written when an export stops is removed when one finishes, so resuming
+    twice, resuming a finished file, or resuming into a new file is refused instead of
+    duplicating rows or writing a file that silently lacks its beginning.
+    """
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        raise UsageProblem(
+            f"--resume continues an interrupted export, but {path} is missing or empty, so the "
+            "rows before the position would be lost. Give the file that export wrote, or "
+            "run without --resume to export everything"
+        )
+    try:
+        with open(checkpoint_path(path), encoding="utf-8") as f:
+            saved = json.load(f)
+        stopped_at = Position.from_dict(saved["position"])
+        size = int(saved["bytes"])
+    except FileNotFoundError:
+        raise UsageProblem(
+            f"{path} holds no interrupted export to continue (it finished, was already "
+            "resumed, or was not written by an interrupted export): resuming would duplicate "
+            "rows. Run without --resume to export it again"
+        ) from None
+    except (ValueError, KeyError, TypeError, InstLoanError) as exc:
+        raise UsageProblem(
+            f"cannot read {checkpoint_path(path)} ({exc}): run without --resume to export "
+            "again"
+        ) from None
+    if stopped_at != resume:
+        raise UsageProblem(
+            f"{path} did not stop at this position (resuming from it would skip or repeat "
+            f"rows); it stopped at --resume '{_saved_position(stopped_at)}'"
+        )
+    if os.path.getsize(path) != size:
+        raise UsageProblem(
+            f"{path} changed since its export stopped ({os.path.getsize(path):,} bytes, not "
+            f"{size:,}): resuming could repeat or skip rows. Run without --resume to export "
+            "again"
+        )
+
+
+def _record_stop(request: ExportRequest, state: ExportState) -> None:
+    """Keep, next to an output file, where its export stopped; forget it once finished."""
+    if request.output in (None, "-"):
+        return
+    checkpoint = checkpoint_path(request.output)
+    if state.finished or state.position is None:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(checkpoint)
+        return
+    record = {
+        "position": state.position.to_dict(),
+        "bytes": os.path.getsize(request.output),
+        "rows_written": state.rows_written,
+    }
+    temporary = checkpoint + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump(record, f)
+    os.replace(temporary, checkpoint)  # whole or absent, even if we are stopped again now
+
+
+def _check_writable(path: str) -> None:
+    """Refuse an output file that cannot be written before any request is made."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageProblem(f"--output {path}: the folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise UsageProblem(f"--output {path} is a folder: name a file")
+    target = path if os.path.exists(path) else folder
+    if not os.access(target, os.W_OK):
+        raise UsageProblem(f"--output {path}: {target} is not writable")
 
 
 def _open(request: ExportRequest) -> tuple[TextIO, bool]:
@@ -210,10 +299,6 @@ def _open(request: ExportRequest) -> tuple[TextIO, bool]:
     if request.resume is not None:
         return open(request.output, "a", encoding="utf-8", newline=""), True
     return open(request.output, "w", encoding="utf-8", newline=""), True
-
-
-def _empty(path: str | None) -> bool:
-    return path is None or not os.path.exists(path) or os.path.getsize(path) == 0
 
 
 def summary(request: ExportRequest, state: ExportState) -> str:
@@ -230,10 +315,15 @@ def stopped(request: ExportRequest, state: ExportState, *, why: str) -> list[str
     """What to print when the export stopped early: how far it got and how to go on."""
     lines = [f"{why}: {summary(request, state)}. The output holds whole lines only."]
     if state.position is not None:
-        saved = json.dumps(state.position.to_dict(), separators=(",", ":"))
+        saved = _saved_position(state.position)
         lines.append(f"Resume position: {saved}")
         if request.output not in (None, "-"):
             lines.append(f"To continue, run the same command with --resume '{saved}'")
+        else:
+            lines.append(
+                f"To continue, run the same command with --resume '{saved}': it prints the "
+                "remaining rows, without a header, to add after the ones printed here"
+            )
     return lines
 
 

@@ -5,26 +5,49 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Final
 
 _RELATIVE: Final = re.compile(r"(?P<n>\d+(?:\.\d+)?)(?P<unit>[smhdw])", re.IGNORECASE)
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 
+# Money is typed the way Binance writes it: ASCII digits, at most one point, no sign, exponent,
+# underscore or non-ASCII digit (Python's Decimal() accepts all of those, and "1e3" would
+# borrow 1000). Binance's amount fields take at most 20 digits either side of the point.
+_LEGAL_AMOUNT: Final = re.compile(r"([0-9]{1,20})(\.[0-9]{1,20})?", re.ASCII)
+_PLAIN_DECIMAL: Final = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
 class ValueProblem(ValueError):
     """A command-line value that cannot be used; the message says what is accepted."""
 
 
+class AmountOutOfRange(ValueProblem):
+    """A plain decimal that Binance would refuse (-1100): too many digits."""
+
+
 def parse_amount(text: str) -> Decimal:
-    """A positive decimal amount, exactly as typed (never through float)."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValueProblem(f"{text!r} is not a decimal number (e.g. 100 or 0.5)") from None
-    if not value.is_finite() or value <= 0:
+    """A positive plain ASCII decimal amount, exactly as typed (never through float)."""
+    if not _PLAIN_DECIMAL.fullmatch(text):
+        raise ValueProblem(
+            f"{text!r} is not a decimal number: type ASCII digits with at most one '.', "
+            "like 100 or 0.5 (no sign, exponent, '_' or ',')"
+        )
+    if not _LEGAL_AMOUNT.fullmatch(text):
+        raise AmountOutOfRange(
+            f"amount {text!r} has more than 20 digits before or after the point, which "
+            "Binance refuses"
+        )
+    value = Decimal(text)
+    if value <= 0:
         raise ValueProblem(f"{text!r} must be a positive amount")
     return value
+
+
+def wire_amount(value: Decimal) -> str:
+    """The amount as the client sends it: positional notation."""
+    return format(value, "f")
 
 
 def parse_time(text: str, *, now: Callable[[], datetime] | None = None) -> datetime:
@@ -37,16 +60,32 @@ def parse_time(text: str, *, now: Callable[[], datetime] | None = None) -> datet
     relative = _RELATIVE.fullmatch(value)
     if relative:
         seconds = float(relative["n"]) * _UNIT_SECONDS[relative["unit"].lower()]
-        return current - timedelta(seconds=seconds)
+        try:
+            return _in_range(text, current - timedelta(seconds=seconds))
+        except OverflowError:
+            raise ValueProblem(f"{text!r} is too long ago: {_RANGE}") from None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise ValueProblem(
             f"{text!r} is not a time: use an ISO date (2025-01-31), a date-time "
-            "(2025-01-31T12:00, UTC unless a zone is given) or an age like 365d, 12h, 30m"
+            "(2025-01-31T12:00, UTC unless a zone is given), now, or an age like 2w, 365d, "
+            "12h, 30m, 90s"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    return _in_range(text, moment)
+
+
+# Binance opened in 2017; a time before that (or a typo like 99999d) can only be a mistake,
+# and the client would refuse it in words meant for programmers.
+_EARLIEST: Final = datetime(2017, 1, 1, tzinfo=UTC)
+_RANGE: Final = "give a time from 2017-01-01 (Binance's start) on"
+
+
+def _in_range(text: str, moment: datetime) -> datetime:
+    if moment < _EARLIEST:
+        raise ValueProblem(f"{text!r} is {moment:%Y-%m-%d}, before any Binance record: {_RANGE}")
     return moment
 
 

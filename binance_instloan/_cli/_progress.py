@@ -17,6 +17,11 @@ from rich.progress import (
 )
 
 
+def count(n: int, noun: str) -> str:
+    """``1 row``, ``2 rows``, ``1,500 rows``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 class Trackable(Protocol):
     """The counters a history iterator exposes (``HistoryIterator``)."""
 
@@ -47,8 +52,8 @@ class ExportProgress:
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total} windows"),
-            TextColumn("{task.fields[rows]} rows"),
-            TextColumn("{task.fields[requests]} requests"),
+            TextColumn("{task.fields[rows]}"),
+            TextColumn("{task.fields[requests]}"),
             TextColumn("{task.fields[waiting]}"),
             TimeElapsedColumn(),
             console=console,
@@ -58,7 +63,7 @@ class ExportProgress:
             transient=False,
         )
         self._task: TaskID = self._progress.add_task(
-            label, total=None, rows=0, requests=0, waiting=""
+            label, total=None, rows=count(0, "row"), requests=count(0, "request"), waiting=""
         )
         self._last = 0.0
 
@@ -88,7 +93,7 @@ class ExportProgress:
             self._task,
             completed=source.windows_done,
             total=source.windows_total or None,
-            rows=f"{rows_written:,}",
-            requests=f"{source.requests_made:,}",
+            rows=count(rows_written, "row"),
+            requests=count(source.requests_made, "request"),
             waiting="" if waited is None else f"waited {waited:.1f} s for rate budget",
         )

@@ -40,6 +40,11 @@ def run_command(
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
+    else:
+        handler = WaitNotice()
+        logger.addHandler(handler)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
     try:
         return asyncio.run(work())
     except KeyboardInterrupt:
@@ -60,6 +65,26 @@ def run_command(
         if handler is not None:
             logger.removeHandler(handler)
             logger.setLevel(previous_level)
+
+
+class WaitNotice(logging.Handler):
+    """Says on stderr why the command is silent when the client waits for rate budget.
+
+    Only the client's rate-budget wait records (logged at INFO when a wait is longer than a
+    couple of seconds) are shown; the rest of its log stays behind ``--debug``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not hasattr(record, "rate_budget_wait"):
+            return
+        try:
+            sys.stderr.write(f"Note: {record.getMessage()}; it continues by itself.\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):  # stderr gone: the wait itself still goes on
+            pass
 
 
 def silence_stdout() -> None:

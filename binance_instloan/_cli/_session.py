@@ -60,6 +60,7 @@ class GlobalOptions:
     api_key: str | None = attrs.field(default=None, repr=False)
     api_secret: str | None = attrs.field(default=None, repr=False)
     private_key: str | None = attrs.field(default=None, repr=False)
+    private_key_password: str | None = attrs.field(default=None, repr=False)
     base_url: str | None = None
     debug: bool = False
 
@@ -85,13 +86,15 @@ class Session:
             if opts.base_url is not None:
                 extra.setdefault("base_url", opts.base_url)
             return AsyncInstLoanClient(
-                opts.api_key, opts.api_secret, private_key=opts.private_key, **extra
+                opts.api_key, opts.api_secret, private_key=opts.private_key,
+                private_key_password=opts.private_key_password, **extra,
             )
         sim = self.runtime.sim()
         if opts.api_key is not None:
             return AsyncInstLoanClient(
                 opts.api_key, opts.api_secret, private_key=opts.private_key,
-                base_url=sim.base_url, transport=sim.transport(), **extra,
+                private_key_password=opts.private_key_password, base_url=sim.base_url,
+                transport=sim.transport(), **extra,
             )
         try:
             return sim.client(role=role, group_id=group_id, **extra)

@@ -29,19 +29,45 @@ def _credentials(sim: Simulator) -> list[str]:
     return lines
 
 
+def _exports(sim: Simulator, base_url: str) -> list[str]:
+    """Shell lines that point ``AsyncInstLoanClient()`` (and the CLI) at this simulator."""
+    parent = sim.credentials("parent")
+    credit = sim.credentials("credit")
+    return [
+        "# With the parent key (ltv of every unit, units, add-member, rebates):",
+        f"export BINANCE_BASE_URL={base_url} BINANCE_API_KEY={parent.api_key} "
+        f"BINANCE_API_SECRET={parent.api_secret}",
+        f"# Or with the credit key of unit {sim.group_ids[0]} (borrow, repay, history, "
+        "max-borrowable, close):",
+        f"export BINANCE_BASE_URL={base_url} BINANCE_API_KEY={credit.api_key} "
+        f"BINANCE_API_SECRET={credit.api_secret}",
+    ]
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextlib.contextmanager
-def _on_sigterm(stop: asyncio.Event) -> Iterator[None]:
-    """Let a supervisor's SIGTERM end the serve loop like Ctrl-C does."""
+def _on_stop_signals(stop: asyncio.Event) -> Iterator[None]:
+    """End the serve loop on SIGINT or SIGTERM, whatever dispositions we inherited.
+
+    A background job of a non-interactive shell (``simulate &`` in a script) starts with
+    SIGINT ignored, so Python installs no KeyboardInterrupt handler: installing ours
+    explicitly makes Ctrl-C / ``kill -INT`` stop the process in every case.
+    """
     loop = asyncio.get_running_loop()
+    installed = []
     try:
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        for signum in _STOP_SIGNALS:
+            loop.add_signal_handler(signum, stop.set)
+            installed.append(signum)
     except (NotImplementedError, RuntimeError):
-        yield  # no signal handlers here (Windows, or not the main thread): Ctrl-C only
-        return
+        pass  # no signal handlers here (Windows, or not the main thread): Ctrl-C only
     try:
         yield
     finally:
-        loop.remove_signal_handler(signal.SIGTERM)
+        for signum in installed:
+            loop.remove_signal_handler(signum)
 
 
 async def serve_forever(runtime: Runtime, *, port: int, seed: int, history_days: int) -> None:
@@ -49,7 +75,7 @@ async def serve_forever(runtime: Runtime, *, port: int, seed: int, history_days:
     sim = runtime.simulator or Simulator(seed=seed, history_days=history_days)
     stop = asyncio.Event()
     # The handler goes in before the address is printed: whoever reads it may stop us at once.
-    with _on_sigterm(stop):
+    with _on_stop_signals(stop):
         async with serve(sim, "127.0.0.1", port) as base_url:
             credit = sim.credentials("credit")
             typer.echo(f"Simulator serving on {base_url} (seed {sim.seed}, "
@@ -57,6 +83,9 @@ async def serve_forever(runtime: Runtime, *, port: int, seed: int, history_days:
             typer.echo(f"base_url: {base_url}")
             typer.echo("Test credentials (HMAC, valid only on this simulator):")
             for line in _credentials(sim):
+                typer.echo(line)
+            typer.echo("Point AsyncInstLoanClient() and binance-instloan at it:")
+            for line in _exports(sim, base_url):
                 typer.echo(line)
             typer.echo(
                 f"Try: binance-instloan --base-url {base_url} --api-key {credit.api_key} "

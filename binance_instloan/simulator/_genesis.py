@@ -168,6 +168,9 @@ def _prefill(world: Genesis, rng: random.Random, assets: list[str], start: int, 
             tuple(world.rates[a] for a in assets), first_hour, last_hour,
         ))
         _daily_loans(world, rng, unit, assets, start, days)
+        # The history runs up to now, so the unit's state is as of the last accrual, not its
+        # creation a year ago (a fresh simulator's ltv showed a date a year stale).
+        unit.updated_ms = last_hour
         _liquidation(world, rng, unit, assets[0], now - (2 + 30 * index) % days * DAY_MS)
     _rebates(world, start, days)
 

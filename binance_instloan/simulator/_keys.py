@@ -140,7 +140,7 @@ def _generate_key_pair(key_type: KeyType) -> tuple[str, str]:
         from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise RuntimeError(
-            'RSA and Ed25519 keys need the crypto extra: pip install "binance-instloan[crypto]"'
+            'RSA and Ed25519 keys need the crypto extra: pip install ".[crypto]"'
         ) from exc
     private_key: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
     if key_type == "ed25519":

@@ -26,7 +26,7 @@ def _uvicorn() -> Any:
         import uvicorn
     except ImportError as exc:
         raise RuntimeError(
-            'serving the simulator over TCP needs uvicorn: pip install "binance-instloan[sim]"'
+            'serving the simulator over TCP needs uvicorn: pip install ".[sim]"'
         ) from exc
     return uvicorn
 
