@@ -10,6 +10,7 @@ import pytest
 import respx
 
 from binance_instloan import AsyncInstLoanClient, RateLimits
+from tests._redis import HOW_TO_GET_IT, SKIP_PREFIX
 from tests._support import BASE, KEY, SECRET
 
 
@@ -40,3 +41,21 @@ async def client(api: respx.MockRouter) -> AsyncIterator[AsyncInstLoanClient]:
 @pytest.fixture
 def fast_limits() -> RateLimits:
     return RateLimits(window_seconds=0.2)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """One line that no one can miss when the Redis tests did not run: the outermost wrapper,
+    so it comes after the short summary, just above the final count."""
+    yield
+    reasons: list[str] = []
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        if SKIP_PREFIX in reason:
+            reasons.append(reason.partition(f"{SKIP_PREFIX}: ")[2])
+    if reasons:
+        why = "; ".join(dict.fromkeys(reasons))
+        terminalreporter.write_line(
+            f"{len(reasons)} Redis tests skipped: {why} — {HOW_TO_GET_IT}", yellow=True, bold=True,
+        )
