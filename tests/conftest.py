@@ -8,10 +8,19 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 import respx
+from hypothesis import HealthCheck, settings
 
 from binance_instloan import AsyncInstLoanClient, RateLimits
 from tests._redis import HOW_TO_GET_IT, SKIP_PREFIX
 from tests._support import BASE, KEY, SECRET
+
+# Hypothesis's per-example deadline (200 ms) and its too_slow health check time the machine,
+# not the code: on a busy machine they fail at random. Off for every run, as hypothesis's own
+# CI profile has them (whatever else the loaded profile says is kept).
+settings.register_profile(
+    "load-proof", settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+)
+settings.load_profile("load-proof")
 
 
 @pytest.fixture
