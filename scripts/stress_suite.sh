@@ -55,9 +55,9 @@ fi
 python3 -m venv "$work/venv"
 # shellcheck disable=SC1091
 source "$work/venv/bin/activate"
-python -m pip install --quiet --upgrade pip
 # Installed once before the burners start, so each run's wall time is mostly the suite's.
-(cd "$work/clone" && pip install --quiet ".[test]")
+(python -m pip install --upgrade pip && cd "$work/clone" && pip install ".[test]") \
+    >"$work/install.log" 2>&1 || { echo "pip install failed: see $work/install.log" >&2; exit 1; }
 
 for _ in $(seq "$burners"); do
     python3 -c 'while True: pass' &

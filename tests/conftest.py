@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -13,6 +14,14 @@ from hypothesis import HealthCheck, settings
 from binance_instloan import AsyncInstLoanClient, RateLimits
 from tests._redis import HOW_TO_GET_IT, SKIP_PREFIX
 from tests._support import BASE, KEY, SECRET
+
+# Started in the background by a non-interactive shell (`cmd &` in a script, nohup, some CI
+# runners), a process inherits SIGINT ignored: Python then installs no KeyboardInterrupt
+# handler, asyncio.run none either, and child processes keep ignoring it, so the Ctrl-C tests
+# would fail for a reason that has nothing to do with the code. Give the run what a terminal
+# gives it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Hypothesis's per-example deadline (200 ms) and its too_slow health check time the machine,
 # not the code: on a busy machine they fail at random. Off for every run, as hypothesis's own
