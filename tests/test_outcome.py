@@ -51,10 +51,13 @@ async def test_borrow_that_did_not_execute_is_reported_not_executed(sim: Simulat
 async def test_two_equal_borrows_in_the_window_are_ambiguous(sim: Simulator) -> None:
     group = sim.group_ids[0]
     async with sim.client(recv_window=300) as client:
+        first_sent_at_ms = sim.now_ms()
         await client.borrow(group_id=group, asset="USDT", amount="7")
         sim.add_fault("reset", path=f"{LOAN}/borrow", execute=True)
         err = await _unknown(client.borrow(group_id=group, asset="USDT", amount="7"))
-        err.sent_at_ms -= 500  # the earlier borrow falls inside the search window
+        # As if sent when the first one was, so both fall inside the search window however
+        # long the machine took between them (a fixed shift bet on less than a second).
+        err.sent_at_ms = first_sent_at_ms
         result = await client.resolve_outcome(err, **FAST)
     assert result.outcome is Outcome.AMBIGUOUS
     assert len(result.candidates) == 2
