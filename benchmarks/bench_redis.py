@@ -207,9 +207,11 @@ async def run(url: str, requests: int) -> list[Row]:
 
 
 def bench(url: str | None = None, requests: int = 2000) -> list[Row]:
-    """Rows for ``benchmarks/run.py``."""
+    """Rows for ``benchmarks/run.py``, the fleet's use of the budget included."""
+    import bench_redis_fleet  # imports this module's redis_url
+
     with redis_url(url) as resolved:
-        return asyncio.run(run(resolved, requests))
+        return asyncio.run(run(resolved, requests)) + bench_redis_fleet.bench(resolved)
 
 
 def main() -> None:

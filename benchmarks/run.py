@@ -24,6 +24,7 @@ from collections.abc import Callable
 import bench_budget
 import bench_overhead
 import bench_parsing
+import bench_simulator
 from _common import HERE, Row, check_sniffio, format_table, machine
 
 
@@ -76,6 +77,7 @@ def main() -> None:
     rows += _guarded("memory", lambda: _memory_in_child(200_000 if args.quick else 1_000_000))
     rows += _guarded("parsing", lambda: bench_parsing.bench(
         rounds=5 if args.quick else 15, pages=100 if args.quick else 200))
+    rows += _guarded("simulator", lambda: bench_simulator.bench(rounds=3 if args.quick else 5))
     redis = _guarded("redis", lambda: _redis_rows() or [])
     rows += redis
     print(f"\n{machine()}; sniffio {sniffio}; overhead: {calls} calls x {rounds} rounds per side\n")

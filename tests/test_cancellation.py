@@ -26,8 +26,15 @@ import httpcore
 import httpx
 import pytest
 
-from binance_instloan import APITimeoutError, AsyncInstLoanClient, InstLoanError, RateLimits
+from binance_instloan import (
+    APITimeoutError,
+    AsyncInstLoanClient,
+    InstLoanError,
+    RateLimiter,
+    RateLimits,
+)
 from binance_instloan.simulator import Simulator, serve
+from tests._eventually import eventually
 
 LOAN: Final = "/sapi/v1/margin/loan-group"
 LTV: Final = f"{LOAN}/ltv-details"
@@ -223,16 +230,23 @@ async def test_a_thousand_cancellations_mid_request_leave_the_client_working() -
 async def test_a_call_cancelled_while_waiting_for_the_limiter_gives_its_place_back() -> None:
     sim = _simulator(seed=6)
     group = sim.group_ids[0]
-    limits = RateLimits(uid_weight=6000, window_seconds=WINDOW)
-    async with sim.client(rate_limits=limits) as client:
+    # The limiter's clock stands still until the test moves it: on real time the first two
+    # borrows could fall into two windows (likelier the busier the machine), and then the third
+    # would not wait at all.
+    window_start = [1_800_000_000.0]
+    limiter = RateLimiter(RateLimits(uid_weight=6000, window_seconds=WINDOW),
+                          now=lambda: window_start[0])
+    async with sim.client(limiter=limiter) as client:
         await client.borrow(group_id=group, asset="USDT", amount="1.1")
         await client.borrow(group_id=group, asset="USDT", amount="1.2")
         queued = asyncio.create_task(client.borrow(group_id=group, asset="USDT", amount="1.3"))
-        await asyncio.sleep(0.01)
+        await eventually(lambda: limiter._buckets[f"UID:{LOAN}/borrow"].waiters,
+                         what="the third borrow waits for the next window")
         waiting = client.rate_limit_state().buckets[f"UID:{LOAN}/borrow"]
         queued.cancel()
         with pytest.raises(asyncio.CancelledError):
             await queued
+        window_start[0] += WINDOW
 
         result = await client.borrow(group_id=group, asset="USDT", amount="1.4")
 
@@ -358,7 +372,7 @@ async def test_a_call_cancelled_as_it_gets_a_new_connection_keeps_no_pool_slot(
     served: tuple[Simulator, str], monkeypatch: pytest.MonkeyPatch, kind: str,
 ) -> None:
     sim, base_url = served
-    sim.add_fault("read_timeout", path=LTV, latency=0.3)  # holds the one connection, then breaks
+    sim.add_fault("read_timeout", path=LTV, latency=2.0)  # holds the one connection, then breaks
     victim: list[asyncio.Task[Any]] = []
     assign = httpcore._async.connection_pool.AsyncPoolRequest.assign_to_connection
 
@@ -370,14 +384,16 @@ async def test_a_call_cancelled_as_it_gets_a_new_connection_keeps_no_pool_slot(
         assign(self, connection)
 
     transport = _transport(kind, httpx.Limits(max_connections=1))
-    timeout = httpx.Timeout(2.0, read=0.1, pool=0.5)
+    # Timeouts far above what a loopback answer takes on a busy machine, so only the held answer
+    # times out.
+    timeout = httpx.Timeout(10.0, read=1.0, pool=10.0)
     async with _tcp_client(sim, base_url, transport=transport, timeout=timeout,
                            max_retries=0) as client:
         await client.get_closed_risk_units()
         monkeypatch.setattr(httpcore._async.connection_pool.AsyncPoolRequest,
                             "assign_to_connection", cancel_the_caller_first)
         holder = asyncio.create_task(client.get_ltv_details())
-        await asyncio.sleep(0.03)
+        await eventually(lambda: LTV in sim.stats, what="the held request holds the connection")
         queued = asyncio.create_task(client.get_closed_risk_units())
         victim.append(queued)
         with pytest.raises(APITimeoutError):
@@ -385,10 +401,10 @@ async def test_a_call_cancelled_as_it_gets_a_new_connection_keeps_no_pool_slot(
         with pytest.raises(asyncio.CancelledError):
             await queued
         monkeypatch.undo()
-        await asyncio.sleep(0.05)  # the shielded request, if any, finishes
+        # The shielded request, if any, finishes when the server gives up holding it; a slot
+        # still held after that is held for good.
+        await eventually(lambda: _held_slots(_pool(client)) == [], what="every pool slot free")
 
-        held = _held_slots(_pool(client))
         after = await client.get_closed_risk_units()  # the one slot must still be usable
 
-    assert held == []
     assert after.total == 0

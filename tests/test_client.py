@@ -11,6 +11,7 @@ from binance_instloan import (
     ClientClosedError,
     ConfigurationError,
 )
+from tests._eventually import eventually
 from tests._support import KEY, SECRET
 
 
@@ -145,7 +146,7 @@ async def test_closing_the_client_ends_calls_in_flight_with_client_closed() -> N
     client = sim.client()
     await client.get_max_borrowable(asset="USDT")  # the clock is learned; the pool is warm
     call = asyncio.create_task(client.get_ltv_details())
-    await asyncio.sleep(0.05)
+    await eventually(lambda: "/sapi/v1/margin/loan-group/ltv-details" in sim.stats)  # in flight
     await client.aclose()
     with pytest.raises(ClientClosedError):
         await call
@@ -162,7 +163,7 @@ async def test_closing_the_client_during_a_borrow_reports_an_unknown_outcome() -
     client = sim.client()
     await client.get_max_borrowable(asset="USDT")
     call = asyncio.create_task(client.borrow(group_id=sim.group_ids[0], asset="USDT", amount=1))
-    await asyncio.sleep(0.05)
+    await eventually(lambda: "/sapi/v1/margin/loan-group/borrow" in sim.stats)  # in flight
     await client.aclose()
     with pytest.raises(OutcomeUnknownError, match="closed"):
         await call

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+import binance_instloan._outcome
 from binance_instloan import Outcome, OutcomeUnknownError
 from binance_instloan.simulator import Simulator
 
@@ -50,10 +51,13 @@ async def test_borrow_that_did_not_execute_is_reported_not_executed(sim: Simulat
 async def test_two_equal_borrows_in_the_window_are_ambiguous(sim: Simulator) -> None:
     group = sim.group_ids[0]
     async with sim.client(recv_window=300) as client:
+        first_sent_at_ms = sim.now_ms()
         await client.borrow(group_id=group, asset="USDT", amount="7")
         sim.add_fault("reset", path=f"{LOAN}/borrow", execute=True)
         err = await _unknown(client.borrow(group_id=group, asset="USDT", amount="7"))
-        err.sent_at_ms -= 500  # the earlier borrow falls inside the search window
+        # As if sent when the first one was, so both fall inside the search window however
+        # long the machine took between them (a fixed shift bet on less than a second).
+        err.sent_at_ms = first_sent_at_ms
         result = await client.resolve_outcome(err, **FAST)
     assert result.outcome is Outcome.AMBIGUOUS
     assert len(result.candidates) == 2
@@ -149,7 +153,23 @@ async def test_transfer_out_without_a_snapshot_stays_unknown(sim: Simulator) -> 
     assert "before=" in result.explanation
 
 
-async def test_deadline_before_the_evidence_settles_reports_unknown(sim: Simulator) -> None:
+class _SteppingClock:
+    """Stands in for ``time`` in the resolver: each reading is 60 ms after the one before,
+    however long the checks between them really took, so the number of checks made before the
+    deadline does not depend on how busy the machine is."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        self.now += 0.06
+        return self.now
+
+
+async def test_deadline_before_the_evidence_settles_reports_unknown(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(binance_instloan._outcome, "time", _SteppingClock())
     sim.add_fault("read_timeout", path=f"{LOAN}/borrow", execute=False)
     async with sim.client(recv_window=60_000) as client:
         err = await _unknown(client.borrow(group_id=sim.group_ids[0], asset="USDT", amount="3"))

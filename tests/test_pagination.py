@@ -25,6 +25,7 @@ from binance_instloan import (
 )
 from binance_instloan._models import BorrowRepayRecord, InterestRecord
 from binance_instloan._pagination import HistoryIterator, Position
+from tests._eventually import eventually
 from tests._fake_history import (
     DAY_MS,
     FakeBinance,
@@ -445,8 +446,8 @@ async def test_break_stops_fetching_and_leaves_nothing_running(fake: FakeBinance
     async with fake.client() as client:
         async for _ in client.iter_interest_history(start_time=YEAR_START, end_time=END,
                                                     concurrency=4):
-            await asyncio.sleep(0.01)  # the consumer's own work, while pages 2-5 are fetched
-            assert fake.in_flight == 4
+            # The consumer's own work, while pages 2-5 are fetched.
+            await eventually(lambda: fake.in_flight == 4, what="pages 2-5 on the wire")
             break
         await settle()
 
@@ -467,8 +468,7 @@ async def test_break_stops_fetching_even_while_the_iterator_is_still_referenced(
 
     it = client.iter_interest_history(start_time=YEAR_START, end_time=END, concurrency=4)
     async for _ in it:
-        await asyncio.sleep(0.01)
-        assert fake.in_flight == 4
+        await eventually(lambda: fake.in_flight == 4, what="pages 2-5 on the wire")
         break
     await settle()
     await asyncio.sleep(0.02)
@@ -490,8 +490,8 @@ async def test_cancelling_the_consumer_stops_fetching(fake: FakeBinance) -> None
                 got.append(row)
 
         task = asyncio.create_task(consume())
-        await asyncio.sleep(0.02)  # page 1 is consumed, the walk now waits for page 2
-        assert len(got) == 100 and fake.in_flight == 4
+        await eventually(lambda: len(got) == 100 and fake.in_flight == 4,
+                         what="page 1 consumed, the walk waiting for page 2")
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -513,8 +513,7 @@ async def test_async_with_closes_the_iterator_on_exit(
 
     async with client.iter_interest_history(start_time=YEAR_START, end_time=END) as it:
         async for _ in it:
-            await asyncio.sleep(0.01)
-            assert fake.in_flight == 4
+            await eventually(lambda: fake.in_flight == 4, what="pages 2-5 on the wire")
             break
 
     assert our_tasks() == []
@@ -702,7 +701,8 @@ async def test_aclose_from_another_task_ends_the_walk_of_the_task_iterating_it(
     fake.latency = only_the_first_page_answers
     it = client.iter_interest_history(start_time=YEAR_START, end_time=END)
     consumer = asyncio.create_task(it.collect())
-    await asyncio.sleep(0.02)  # the consumer now waits for page 2
+    await eventually(lambda: it.position.page == 2 and fake.in_flight == 4,
+                     what="page 1 consumed, the walk waiting for page 2")
 
     await it.aclose()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -140,12 +139,6 @@ def test_interest_history_is_for_the_credit_account_only(year: Desk) -> None:
 
 
 # -- a year, read in 100-day windows ----------------------------------------------------
-def test_a_year_of_history_for_ten_assets_is_built_fast() -> None:
-    started = time.perf_counter()
-    Desk(history_days=365, assets=TEN_ASSETS, units=3)
-    assert time.perf_counter() - started < 0.5
-
-
 def _read_window(desk: Desk, start: int, end: int) -> list[tuple[int, str]]:
     """Every row of one window, page by page (100 a page)."""
     rows: list[tuple[int, str]] = []
