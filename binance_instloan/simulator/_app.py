@@ -2,7 +2,7 @@
 
 For each request, in this order (reference section 1):
 
-1. An IP under a ban gets 418 whatever it asks.
+1. An IP under a ban gets 418 whatever it asks (with ``sapi_bans=False``: on ``/api/*`` only).
 2. Routing: an unknown path is 404, a known path with another method 405 (``-1099`` bodies).
 3. Injected faults that never reach the endpoint answer here, uncharged.
 4. Weight is charged to the endpoint's own budget *after routing and before any auth check*,
@@ -177,9 +177,10 @@ class App:
 
     async def _dispatch(self, request: Incoming) -> Outcome:
         now = self.now_ms()
-        banned_until = self.limiter.banned_until(request.client_ip, now)
-        if banned_until is not None:
-            return Outcome(self._banned(banned_until, now))
+        if self.limiter.limits.bans(request.path):
+            banned_until = self.limiter.banned_until(request.client_ip, now)
+            if banned_until is not None:
+                return Outcome(self._banned(banned_until, now))
         route = ROUTES.get((request.method, request.path))
         if route is None:
             return Outcome(_not_routed(request))
@@ -230,7 +231,8 @@ class App:
         admission = self.limiter.charge(route.bucket, route.budget, subject, route.weight, now)
         if admission.admitted:
             return
-        self.limiter.record_violation(ip, now)
+        if self.limiter.limits.bans(route.path):
+            self.limiter.record_violation(ip, now)
         msg = (
             f"Too much request weight used; current limit is {admission.limit} request weight "
             f"per {self.limiter.window_description()}. "
