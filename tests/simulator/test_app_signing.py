@@ -484,3 +484,29 @@ async def test_signature_over_the_unencoded_payload_is_named_in_the_log(
         )
 
     assert "before percent-encoding" in caplog.text
+
+
+async def test_the_references_python_ed25519_sample_is_accepted(
+    sim: Simulator, http: httpx.AsyncClient
+) -> None:
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    creds = sim.credentials("parent", key_type="ed25519")
+    assert creds.private_key_pem is not None
+    private_key = serialization.load_pem_private_key(creds.private_key_pem.encode(), None)
+    assert isinstance(private_key, Ed25519PrivateKey)
+    params = {"subEmail": sim.collateral_emails()[0], "asset": "USDT", "amount": "1",
+              "timestamp": str(sim.now_ms())}
+    # As in the reference (1.4): urlencode, sign the ASCII bytes, base64, post as form data.
+    payload = urlencode(params, encoding="UTF-8")
+    params["signature"] = base64.b64encode(private_key.sign(payload.encode("ASCII"))).decode()
+
+    response = await http.post(
+        TRANSFER_OUT, content=urlencode(params),
+        headers={"X-MBX-APIKEY": creds.api_key, **FORM},
+    )
+
+    assert response.status_code == 200, response.text
