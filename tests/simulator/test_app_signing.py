@@ -314,6 +314,25 @@ async def test_at_sign_signed_before_it_was_encoded_is_rejected(
     assert sim.execution_count(TRANSFER_OUT) == 0
 
 
+async def test_urlencode_body_signed_before_it_was_encoded_is_rejected(
+    sim: Simulator, http: httpx.AsyncClient
+) -> None:
+    creds = sim.credentials("parent")
+    params = [("subEmail", sim.collateral_emails()[0]), ("asset", "USDT"), ("amount", "1"),
+              ("timestamp", str(sim.now_ms()))]
+    before_encoding = "&".join(f"{name}={value}" for name, value in params)
+    body = urlencode(params)
+    assert "%40" in body
+
+    response = await http.post(
+        TRANSFER_OUT, content=f"{body}&signature={sign(creds, before_encoding)}",
+        headers={"X-MBX-APIKEY": creds.api_key, **FORM},
+    )
+
+    assert code_of(response) == -1022
+    assert sim.execution_count(TRANSFER_OUT) == 0
+
+
 async def test_raw_space_is_rejected_even_when_signed_as_sent(
     sim: Simulator, http: httpx.AsyncClient
 ) -> None:
