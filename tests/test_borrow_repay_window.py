@@ -13,7 +13,7 @@ RECORDS = "/sapi/v1/margin/loan-group/borrow-repay"
 END = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-async def test_a_range_over_30_days_with_an_asset_is_refused_naming_binances_narrowing() -> None:
+async def test_a_range_over_30_days_with_an_asset_is_refused_naming_the_narrowing() -> None:
     sim = Simulator(seed=5)
     async with sim.client() as client:
         with pytest.raises(InvalidParameterError) as caught:
@@ -26,8 +26,7 @@ async def test_a_range_over_30_days_with_an_asset_is_refused_naming_binances_nar
     assert RECORDS not in sim.stats
 
 
-async def test_a_range_over_7_days_without_an_asset_is_refused_naming_binances_narrowing(
-) -> None:
+async def test_a_range_over_7_days_without_an_asset_is_refused_naming_the_narrowing() -> None:
     sim = Simulator(seed=5)
     async with sim.client() as client:
         with pytest.raises(InvalidParameterError,
