@@ -58,8 +58,9 @@ API_KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9]{1,128}")
 # unreserved and sub-delimiter characters, ':', '@', '/', '?', and %XX escapes in either
 # case). Encoders differ in what they leave raw ('@', '+' for a space, lower-case hex in the
 # reference's own Bash sample); what none leaves is a raw space, a raw non-ASCII byte or a
-# broken escape, so those mark a payload that was never encoded.
-_ENCODED_PAYLOAD: Final = re.compile(rb"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*")
+# broken escape, so those mark a payload that was never encoded. Possessive quantifiers: a
+# long body that fails near its end must not send the matcher backtracking through every run.
+_ENCODED_PAYLOAD: Final = re.compile(rb"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]++|%[0-9A-Fa-f]{2})*+")
 _TIMESTAMP: Final = re.compile(r"[0-9]{1,20}")
 _RECV_WINDOW: Final = re.compile(r"[0-9]{1,20}(\.[0-9]{1,3})?")
 _MICROSECOND_TIMESTAMPS: Final = 10**15  # 16 digits and more: microseconds (reference 1.6)
