@@ -168,8 +168,14 @@ def time_range(
     max_span_days: int | None,
     start_name: str = "start_time",
     end_name: str = "end_time",
+    binance_narrows: bool = False,
 ) -> list[tuple[str, str]]:
-    """Validate a time range; return the ``startTime``/``endTime`` parameters that were given."""
+    """Validate a time range; return the ``startTime``/``endTime`` parameters that were given.
+
+    ``binance_narrows``: Binance would not refuse a longer range but silently answer for only
+    the last ``max_span_days`` before the end (borrow-repay, reference 2.11); we still refuse
+    it, since a page missing records without notice is worse than an error, and say so.
+    """
     params: list[tuple[str, str]] = []
     start = timestamp_ms(start_name, start_time) if start_time is not None else None
     end = timestamp_ms(end_name, end_time) if end_time is not None else None
@@ -177,6 +183,13 @@ def time_range(
         if start > end:
             raise InvalidParameterError(start_name, f"{start_name} must not be after {end_name}")
         if max_span_days is not None and end - start > max_span_days * DAY_MS:
+            if binance_narrows:
+                raise InvalidParameterError(
+                    end_name, f"the range is longer than {max_span_days} days: Binance would "
+                    f"answer for only the {max_span_days} days before {end_name}, silently "
+                    "leaving out older records, so it is refused here (the iter_* methods "
+                    "split long ranges for you)"
+                )
             raise InvalidParameterError(
                 end_name, f"the range is longer than {max_span_days} days, the most Binance "
                 "accepts for this endpoint (the iter_* methods split long ranges for you)"

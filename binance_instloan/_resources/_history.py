@@ -91,8 +91,11 @@ class HistoryMethods(BaseClient):
 
         ``GET /sapi/v1/margin/loan-group/borrow-repay``; weight 10 (IP); credit key only.
         ``type`` is ``BORROW`` or ``REPAY`` (REPAY rows may come back as ``NORMAL_REPAY`` or
-        ``FORCE_REPAY``). With ``asset`` a range may span at most 30 days, without it 7
-        (reference 1.11; we apply that stricter rule rather than the 100-day cap).
+        ``FORCE_REPAY``). With ``asset`` a range may span at most 30 days, without it 7.
+        Binance itself accepts up to 100 days but then silently answers for only the last 30
+        (or 7) days before ``end_time`` (reference 2.11); a longer range is refused here
+        instead, so records are never left out without notice. ``iter_borrow_repay`` splits
+        long ranges.
 
         Raises: ``InvalidParameterError``/``InvalidParameterTypeError``, ``APIStatusError``
         subclasses, ``APIConnectionError``.
@@ -104,7 +107,7 @@ class HistoryMethods(BaseClient):
             params.append(("asset", v.asset(asset)))
         span = (BORROW_REPAY_SPAN_DAYS_WITH_ASSET if asset is not None
                 else BORROW_REPAY_SPAN_DAYS_WITHOUT_ASSET)
-        params += v.time_range(start_time, end_time, max_span_days=span)
+        params += v.time_range(start_time, end_time, max_span_days=span, binance_narrows=True)
         params += v.page(current, size)
         body = await self._call(ENDPOINTS["borrow_repay"], params)
         return structure_page(body, BorrowRepayRecord)

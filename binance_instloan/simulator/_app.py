@@ -2,7 +2,7 @@
 
 For each request, in this order (reference section 1):
 
-1. An IP under a ban gets 418 whatever it asks.
+1. An IP under a ban gets 418 whatever it asks (with ``sapi_bans=False``: on ``/api/*`` only).
 2. Routing: an unknown path is 404, a known path with another method 405 (``-1099`` bodies).
 3. Injected faults that never reach the endpoint answer here, uncharged.
 4. Weight is charged to the endpoint's own budget *after routing and before any auth check*,
@@ -12,9 +12,13 @@ For each request, in this order (reference section 1):
 5. ``X-MBX-APIKEY``: missing or malformed is ``-2014``, unknown ``-2015``, both HTTP 401.
 6. Parameters: the query string, plus the form body for POST/PUT/DELETE; a name twice in one
    place is ``-1101``; across places the query wins.
-7. Signature over the exact received bytes: the query then the body, each without its
-   ``signature`` parameter, joined with no separator. Since 2026-01-15 that payload must be
-   percent-encoded, so a raw byte outside ``A-Za-z0-9-_.~%=&`` is ``-1022`` like any mismatch.
+7. Signature over the exact received bytes (reference 1.4): the query then the body, each
+   without its ``signature`` parameter, joined with no separator. Since 2026-01-15 that
+   payload must be percent-encoded before it is signed (reference 1.5), which shows in the
+   bytes two ways, both ``-1022``: a signature over the unencoded form does not match the
+   encoded bytes sent, and bytes no encoder writes (a raw space or non-ASCII byte, a broken
+   ``%`` escape) were never encoded. Any encoder's spelling passes: ``+`` or ``%20`` for a
+   space, a raw or escaped ``@``, upper- or lower-case hex.
 8. ``timestamp`` / ``recvWindow`` against the server clock (``-1102``, ``-1131``, ``-1021``).
 9. The exchange accrues interest up to now, then handles the call; its ``SimError`` becomes
    ``{"code", "msg"}`` with its HTTP status, anything else a 500 ``-1000``.
@@ -50,9 +54,13 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 API_KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9]{1,128}")
-# What a percent-encoded payload may contain (reference 1.5): unreserved characters, escapes
-# and the separators. '+' is not here: a space must travel as %20 to be signed as sent.
-_ENCODED_PAYLOAD: Final = re.compile(rb"[A-Za-z0-9\-_.~%=&]*")
+# What a percent-encoded payload looks like (reference 1.4, 1.5): a valid URI query (RFC 3986:
+# unreserved and sub-delimiter characters, ':', '@', '/', '?', and %XX escapes in either
+# case). Encoders differ in what they leave raw ('@', '+' for a space, lower-case hex in the
+# reference's own Bash sample); what none leaves is a raw space, a raw non-ASCII byte or a
+# broken escape, so those mark a payload that was never encoded. Possessive quantifiers: a
+# long body that fails near its end must not send the matcher backtracking through every run.
+_ENCODED_PAYLOAD: Final = re.compile(rb"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]++|%[0-9A-Fa-f]{2})*+")
 _TIMESTAMP: Final = re.compile(r"[0-9]{1,20}")
 _RECV_WINDOW: Final = re.compile(r"[0-9]{1,20}(\.[0-9]{1,3})?")
 _MICROSECOND_TIMESTAMPS: Final = 10**15  # 16 digits and more: microseconds (reference 1.6)
@@ -170,9 +178,10 @@ class App:
 
     async def _dispatch(self, request: Incoming) -> Outcome:
         now = self.now_ms()
-        banned_until = self.limiter.banned_until(request.client_ip, now)
-        if banned_until is not None:
-            return Outcome(self._banned(banned_until, now))
+        if self.limiter.limits.bans(request.path):
+            banned_until = self.limiter.banned_until(request.client_ip, now)
+            if banned_until is not None:
+                return Outcome(self._banned(banned_until, now))
         route = ROUTES.get((request.method, request.path))
         if route is None:
             return Outcome(_not_routed(request))
@@ -223,7 +232,8 @@ class App:
         admission = self.limiter.charge(route.bucket, route.budget, subject, route.weight, now)
         if admission.admitted:
             return
-        self.limiter.record_violation(ip, now)
+        if self.limiter.limits.bans(route.path):
+            self.limiter.record_violation(ip, now)
         msg = (
             f"Too much request weight used; current limit is {admission.limit} request weight "
             f"per {self.limiter.window_description()}. "
@@ -259,7 +269,13 @@ class App:
         if not signature:
             raise _mandatory("signature")
         payload = _without_signature(request.query) + _without_signature(body)
-        if not _ENCODED_PAYLOAD.fullmatch(payload) or not key.verify(payload, signature):
+        if not _ENCODED_PAYLOAD.fullmatch(payload):
+            logger.info("-1022: the payload is not percent-encoded (reference 1.5): %r", payload)
+            raise SimError(-1022, MESSAGES[-1022])
+        if not key.verify(payload, signature):
+            if _signed_before_encoding(key, payload, signature):
+                logger.info("-1022: the signature covers the payload before percent-encoding; "
+                            "since 2026-01-15 it must cover the bytes sent (reference 1.5)")
             raise SimError(-1022, MESSAGES[-1022])
         _check_timestamp(params, now)
         for name in _STRIPPED:
@@ -291,6 +307,7 @@ def _reads_body(method: str, content_type: str | None) -> bool:
 
 
 def _decode(raw: bytes) -> dict[str, str]:
+    """Form-urlencoded parameters, where '+' is a space (as any servlet container reads them)."""
     params: dict[str, str] = {}
     if not raw:
         return params
@@ -299,7 +316,10 @@ def _decode(raw: bytes) -> dict[str, str]:
             continue
         name, _, value = segment.partition(b"=")
         try:
-            key = unquote_to_bytes(name).decode("utf-8")
+            key = unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8")
+            # A base64 signature has no spaces, so a raw '+' in it can only mean '+'.
+            if key != "signature":
+                value = value.replace(b"+", b" ")
             text = unquote_to_bytes(value).decode("utf-8")
         except UnicodeDecodeError:
             raise SimError(-1100, "Illegal characters found in a parameter.") from None
@@ -315,6 +335,13 @@ def _without_signature(raw: bytes) -> bytes:
         for segment in raw.split(b"&")
         if unquote_to_bytes(segment.partition(b"=")[0]) != b"signature"
     )
+
+
+def _signed_before_encoding(key: RegisteredKey, payload: bytes, signature: str) -> bool:
+    """Whether ``signature`` covers ``payload`` as it read before percent-encoding."""
+    spellings = {unquote_to_bytes(payload), unquote_to_bytes(payload.replace(b"+", b" "))}
+    spellings.discard(payload)
+    return any(key.verify(decoded, signature) for decoded in spellings)
 
 
 def _mandatory(name: str) -> SimError:

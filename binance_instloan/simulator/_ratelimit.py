@@ -3,6 +3,14 @@
 Each SAPI endpoint has its own budget: IP-limited ones per client IP, UID-limited ones per
 account. ``/api/*`` shares one budget per IP. A request that would exceed its budget is refused
 (429) and not charged; enough refusals to one IP inside one window ban it (418).
+
+Whether ``/sapi/*`` bans at all is :attr:`Limits.sapi_bans`: the sources conflict (reference
+1.7). The SAPI General Info template, which the reference takes as this product's rules
+(1.0), describes 418 bans for every endpoint; the CAAS rate-limit page says ``/sapi/*`` always
+answers 429 and bans apply to ``/api/*`` only. Banning is the default: a ban only ever follows
+requests sent after 429s, so it cannot fail a bot that backs off, while skipping it would pass
+one that does not. ``sapi_bans=False`` gives the CAAS page's behaviour: ``/sapi/*`` 429s are
+neither counted towards a ban nor answered 418; ``/api/*`` still bans.
 """
 
 from __future__ import annotations
@@ -25,6 +33,11 @@ class Limits:
     enabled: bool = True
     ban_after_violations: int = 5
     ban_seconds: float = 120.0
+    sapi_bans: bool = True
+
+    def bans(self, path: str) -> bool:
+        """Whether 429s on ``path`` count towards a ban, and a ban answers it with 418."""
+        return self.sapi_bans or not path.startswith("/sapi/")
 
     def for_budget(self, budget: Budget) -> int:
         return {"IP": self.ip, "UID": self.uid, "API": self.api}[budget]

@@ -30,6 +30,15 @@ class Simulator:
     :meth:`client` or :meth:`transport`, or over TCP with :func:`serve`. Its clock is
     ``clock()`` (UNIX seconds, default ``time.time``) plus whatever :meth:`advance` added, plus
     :attr:`skew_ms`; every timestamp check, rate window and interest hour follows it.
+
+    Rate limits (reference 1.7): each endpoint's weight is charged to its own budget per
+    ``window_seconds``, ``ip_weight_limit`` per IP for IP-limited endpoints,
+    ``uid_weight_limit`` per account for UID-limited ones, ``api_weight_limit`` per IP for
+    ``/api/*``; over budget is 429 with ``Retry-After``, and ``ban_after_violations`` 429s to
+    one IP in one window ban it for ``ban_seconds`` (418; 0 never bans). ``sapi_bans``
+    (default True) decides whether ``/sapi/*`` bans at all, where Binance's pages conflict:
+    True follows the SAPI General Info template, False the CAAS rate-limit page (``/sapi/*``
+    always 429, bans on ``/api/*`` only). See :mod:`binance_instloan.simulator`.
     """
 
     base_url: Final = "http://127.0.0.1"
@@ -48,10 +57,13 @@ class Simulator:
         rate_limits_enabled: bool = True,
         ban_after_violations: int = 5,
         ban_seconds: float = 120.0,
+        sapi_bans: bool = True,
         clock: Callable[[], float] | None = None,
     ) -> None:
         if window_seconds <= 0:
             raise ValueError("window_seconds must be positive")
+        if not isinstance(sapi_bans, bool):
+            raise ValueError(f"sapi_bans must be a bool, not {sapi_bans!r}")
         self.seed = seed
         self._clock = clock if clock is not None else time.time
         self._advanced = 0.0
@@ -71,6 +83,7 @@ class Simulator:
                 ip=ip_weight_limit, uid=uid_weight_limit, api=api_weight_limit,
                 window_seconds=window_seconds, enabled=rate_limits_enabled,
                 ban_after_violations=ban_after_violations, ban_seconds=ban_seconds,
+                sapi_bans=sapi_bans,
             )
         )
         self._faults = FaultSet(seed)

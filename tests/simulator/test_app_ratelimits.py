@@ -290,3 +290,32 @@ async def test_stats_count_requests_statuses_429s_and_418s() -> None:
     assert stats.requests == 8
     assert stats.responses == {200: 5, 429: 2, 418: 1}
     assert (stats.throttled, stats.banned) == (2, 1)
+
+
+async def test_without_sapi_bans_sapi_answers_429_however_often_it_is_exceeded() -> None:
+    sim = _sim(ban_after_violations=1, sapi_bans=False)
+    async with httpx.AsyncClient(transport=sim.transport(), base_url=sim.base_url) as http:
+        refused = [await _ltv(http, sim) for _ in range(10)][5:]
+        server_time = await http.get(TIME)
+
+    assert [r.status_code for r in refused] == [429] * 5
+    assert all(r.headers["Retry-After"] == "60" for r in refused)
+    assert sim.stats[LTV].banned == 0
+    assert server_time.status_code == 200
+
+
+async def test_without_sapi_bans_a_ban_earned_on_api_spares_sapi() -> None:
+    sim = _sim(api_weight_limit=1, ban_after_violations=1, sapi_bans=False)
+    async with httpx.AsyncClient(transport=sim.transport(), base_url=sim.base_url) as http:
+        await http.get(TIME)
+        refused = await http.get(TIME)
+        banned = await http.get(TIME)
+        sapi = await _ltv(http, sim)
+
+    assert (refused.status_code, banned.status_code) == (429, 418)
+    assert sapi.status_code == 200
+
+
+def test_sapi_bans_must_be_a_bool() -> None:
+    with pytest.raises(ValueError, match="sapi_bans"):
+        Simulator(sapi_bans="no")  # type: ignore[arg-type]

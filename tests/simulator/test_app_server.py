@@ -9,12 +9,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
-from app_requests import BORROW, LTV, signed_get, signed_post
+from app_requests import BORROW, FORM, LTV, sign, signed_get, signed_post
 
 from binance_instloan.simulator import Simulator, serve
+
+TRANSFER_OUT = "/sapi/v1/margin/loan-group/transfer-out"
 
 
 async def test_signed_requests_and_a_reset_over_tcp() -> None:
@@ -33,6 +36,24 @@ async def test_signed_requests_and_a_reset_over_tcp() -> None:
     assert details.status_code == 200
     assert details.headers["X-SAPI-USED-IP-WEIGHT-1M"] == "200"
     assert sim.execution_count(BORROW) == 1  # executed, then the answer was cut
+
+
+async def test_a_urlencode_body_with_a_raw_at_sign_passes_over_tcp() -> None:
+    sim = Simulator(seed=1)
+    creds = sim.credentials("parent")
+    query = urlencode([("asset", "USDT"), ("amount", "1")])
+    body = urlencode([("subEmail", sim.collateral_emails()[0]),
+                      ("timestamp", str(sim.now_ms()))], safe="@")
+    signature = sign(creds, query + body)
+
+    async with serve(sim) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        response = await http.post(
+            f"{TRANSFER_OUT}?{query}", content=f"{body}&signature={signature}",
+            headers={"X-MBX-APIKEY": creds.api_key, **FORM},
+        )
+
+    assert "@" in body
+    assert response.status_code == 200, response.text
 
 
 async def test_server_stops_promptly_while_holding_a_timed_out_answer() -> None:

@@ -1,11 +1,15 @@
-"""Signatures as the simulator checks them: over the exact received, percent-encoded bytes."""
+"""Signatures as the simulator checks them: over the exact bytes received, which must be
+percent-encoded (the 2026-01-15 rule) in whatever spelling an encoder produces."""
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -29,6 +33,8 @@ VECTORS: dict[str, Any] = json.loads(
 )
 ASCII_VECTOR = VECTORS["hmac"][0]
 NON_ASCII_VECTOR = VECTORS["hmac"][1]
+TRANSFER_OUT = "/sapi/v1/margin/loan-group/transfer-out"
+RECORDS = "/sapi/v1/margin/loan-group/borrow-repay"
 VECTOR_TIME_S = 1499827319.659  # the vectors' timestamp, 100 ms later
 NOW_S = 1_750_000_020.0
 
@@ -161,28 +167,191 @@ async def test_value_changed_after_signing_is_rejected(
     assert code_of(response) == -1022
 
 
-async def test_raw_at_sign_is_rejected_even_when_signed_as_sent(
+async def test_raw_at_sign_in_a_form_body_is_accepted_when_signed_as_sent(
     sim: Simulator, http: httpx.AsyncClient
 ) -> None:
     creds = sim.credentials("parent")
-    body = "&".join([
-        f"subEmail={sim.credit_email()}", "asset=USDT", "amount=1",
-        f"timestamp={sim.now_ms()}",
-    ])
+    body = urlencode([("subEmail", sim.collateral_emails()[0]), ("asset", "USDT"),
+                      ("amount", "1"), ("timestamp", str(sim.now_ms()))], safe="@")
     assert "@" in body
 
     response = await http.post(
-        "/sapi/v1/margin/loan-group/transfer-out",
-        content=f"{body}&signature={sign(creds, body)}",
+        TRANSFER_OUT, content=f"{body}&signature={sign(creds, body)}",
+        headers={"X-MBX-APIKEY": creds.api_key, **FORM},
+    )
+
+    assert response.status_code == 200, response.text
+
+
+async def test_urlencode_body_like_the_references_python_sample_is_accepted(
+    sim: Simulator, http: httpx.AsyncClient
+) -> None:
+    creds = sim.credentials("parent")
+    body = urlencode([("subEmail", sim.collateral_emails()[0]), ("asset", "USDT"),
+                      ("amount", "1"), ("timestamp", str(sim.now_ms()))])
+
+    response = await http.post(
+        TRANSFER_OUT, content=f"{body}&signature={sign(creds, body)}",
+        headers={"X-MBX-APIKEY": creds.api_key, **FORM},
+    )
+
+    assert response.status_code == 200, response.text
+
+
+async def test_space_sent_as_plus_passes_the_signature_check(
+    sim: Simulator, http: httpx.AsyncClient
+) -> None:
+    creds = sim.credentials()
+    body = urlencode([("groupId", str(sim.group_ids[0])), ("assetName", "US DT"),
+                      ("amount", "1"), ("timestamp", str(sim.now_ms()))])
+    assert "US+DT" in body
+
+    response = await http.post(
+        BORROW, content=f"{body}&signature={sign(creds, body)}",
+        headers={"X-MBX-APIKEY": creds.api_key, **FORM},
+    )
+
+    # Signed as sent, so only the exchange's own parameter check refuses the asset name.
+    assert response.json() == {
+        "code": -1100,
+        "msg": "Illegal characters found in parameter 'assetName'; "
+        "legal range is '^[A-Za-z0-9]{1,20}$'.",
+    }
+
+
+async def test_space_sent_as_plus_in_a_query_passes_the_signature_check(
+    sim: Simulator, http: httpx.AsyncClient
+) -> None:
+    creds = sim.credentials()
+    query = urlencode([("type", "BORROW"), ("asset", "US DT"), ("timestamp", str(sim.now_ms()))])
+
+    response = await get_raw(http, RECORDS, f"{query}&signature={sign(creds, query)}",
+                             creds.api_key)
+
+    assert code_of(response) == -1100
+
+
+async def test_lower_case_percent_escapes_pass_when_signed_as_sent(
+    vector_http: httpx.AsyncClient,
+) -> None:
+    # The reference's Bash sample (rawurlencode) writes its escapes in lower-case hex.
+    payload = re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), NON_ASCII_VECTOR["payload"])
+    assert "%ef%bc%91" in payload
+
+    response = await vector_http.post(
+        BORROW, content=f"{payload}&signature={sign(_vector_creds(), payload)}",
+        headers={"X-MBX-APIKEY": NON_ASCII_VECTOR["api_key"], **FORM},
+    )
+
+    assert _past_authentication(response)
+
+
+async def test_documented_vector_in_a_form_body_passes_the_signature_check(
+    vector_http: httpx.AsyncClient,
+) -> None:
+    body = f"{NON_ASCII_VECTOR['payload']}&signature={NON_ASCII_VECTOR['signature']}"
+
+    response = await vector_http.post(
+        BORROW, content=body, headers={"X-MBX-APIKEY": NON_ASCII_VECTOR["api_key"], **FORM}
+    )
+
+    assert _past_authentication(response)
+
+
+async def test_documented_vector_params_encoded_by_urlencode_pass_the_signature_check(
+    vector_http: httpx.AsyncClient,
+) -> None:
+    body = urlencode([(name, value) for name, value in NON_ASCII_VECTOR["params"]])
+
+    response = await vector_http.post(
+        BORROW, content=f"{body}&signature={NON_ASCII_VECTOR['signature']}",
+        headers={"X-MBX-APIKEY": NON_ASCII_VECTOR["api_key"], **FORM},
+    )
+
+    assert _past_authentication(response)
+
+
+async def test_signing_the_unencoded_body_is_rejected(vector_http: httpx.AsyncClient) -> None:
+    unencoded_signature = sign(_vector_creds(), NON_ASCII_VECTOR["payload_before_encoding"])
+
+    response = await vector_http.post(
+        BORROW, content=f"{NON_ASCII_VECTOR['payload']}&signature={unencoded_signature}",
+        headers={"X-MBX-APIKEY": NON_ASCII_VECTOR["api_key"], **FORM},
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"code": -1022, "msg": "Signature for this request is not valid."}
+
+
+async def test_unencoded_non_ascii_body_is_rejected_even_when_signed_as_sent(
+    vector_http: httpx.AsyncClient,
+) -> None:
+    unencoded = NON_ASCII_VECTOR["payload_before_encoding"]
+
+    response = await vector_http.post(
+        BORROW,
+        content=f"{unencoded}&signature={sign(_vector_creds(), unencoded)}".encode(),
+        headers={"X-MBX-APIKEY": NON_ASCII_VECTOR["api_key"], **FORM},
+    )
+
+    assert code_of(response) == -1022
+
+
+async def test_at_sign_signed_before_it_was_encoded_is_rejected(
+    sim: Simulator, http: httpx.AsyncClient
+) -> None:
+    creds = sim.credentials("parent")
+    params = [("subEmail", sim.collateral_emails()[0]), ("asset", "USDT"), ("amount", "1"),
+              ("timestamp", str(sim.now_ms()))]
+    before_encoding = "&".join(f"{name}={value}" for name, value in params)
+
+    response = await http.post(
+        TRANSFER_OUT, content=f"{encode(params)}&signature={sign(creds, before_encoding)}",
+        headers={"X-MBX-APIKEY": creds.api_key, **FORM},
+    )
+
+    assert code_of(response) == -1022
+    assert sim.execution_count(TRANSFER_OUT) == 0
+
+
+async def test_urlencode_body_signed_before_it_was_encoded_is_rejected(
+    sim: Simulator, http: httpx.AsyncClient
+) -> None:
+    creds = sim.credentials("parent")
+    params = [("subEmail", sim.collateral_emails()[0]), ("asset", "USDT"), ("amount", "1"),
+              ("timestamp", str(sim.now_ms()))]
+    before_encoding = "&".join(f"{name}={value}" for name, value in params)
+    body = urlencode(params)
+    assert "%40" in body
+
+    response = await http.post(
+        TRANSFER_OUT, content=f"{body}&signature={sign(creds, before_encoding)}",
+        headers={"X-MBX-APIKEY": creds.api_key, **FORM},
+    )
+
+    assert code_of(response) == -1022
+    assert sim.execution_count(TRANSFER_OUT) == 0
+
+
+async def test_raw_space_is_rejected_even_when_signed_as_sent(
+    sim: Simulator, http: httpx.AsyncClient
+) -> None:
+    creds = sim.credentials()
+    body = f"groupId={sim.group_ids[0]}&assetName=US DT&amount=1&timestamp={sim.now_ms()}"
+
+    response = await http.post(
+        BORROW, content=f"{body}&signature={sign(creds, body)}",
         headers={"X-MBX-APIKEY": creds.api_key, **FORM},
     )
 
     assert code_of(response) == -1022
 
 
-async def test_space_sent_as_plus_is_rejected(sim: Simulator, http: httpx.AsyncClient) -> None:
+async def test_malformed_percent_escape_is_rejected_even_when_signed_as_sent(
+    sim: Simulator, http: httpx.AsyncClient
+) -> None:
     creds = sim.credentials()
-    body = f"groupId={sim.group_ids[0]}&assetName=US+DT&amount=1&timestamp={sim.now_ms()}"
+    body = f"groupId={sim.group_ids[0]}&assetName=USDT%G1&amount=1&timestamp={sim.now_ms()}"
 
     response = await http.post(
         BORROW, content=f"{body}&signature={sign(creds, body)}",
@@ -318,5 +487,45 @@ async def test_registered_public_key_is_accepted(
 
     creds = Credentials("MyOwnEd25519Key", private_key_pem=private_pem)
     response = await signed_get(http, sim, creds, LTV)
+
+    assert response.status_code == 200, response.text
+
+
+async def test_signature_over_the_unencoded_payload_is_named_in_the_log(
+    vector_http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    unencoded_signature = sign(_vector_creds(), NON_ASCII_VECTOR["payload_before_encoding"])
+
+    with caplog.at_level(logging.INFO, logger="binance_instloan.simulator"):
+        await vector_http.post(
+            BORROW, content=f"{NON_ASCII_VECTOR['payload']}&signature={unencoded_signature}",
+            headers={"X-MBX-APIKEY": NON_ASCII_VECTOR["api_key"], **FORM},
+        )
+
+    assert "before percent-encoding" in caplog.text
+
+
+async def test_the_references_python_ed25519_sample_is_accepted(
+    sim: Simulator, http: httpx.AsyncClient
+) -> None:
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    creds = sim.credentials("parent", key_type="ed25519")
+    assert creds.private_key_pem is not None
+    private_key = serialization.load_pem_private_key(creds.private_key_pem.encode(), None)
+    assert isinstance(private_key, Ed25519PrivateKey)
+    params = {"subEmail": sim.collateral_emails()[0], "asset": "USDT", "amount": "1",
+              "timestamp": str(sim.now_ms())}
+    # As in the reference (1.4): urlencode, sign the ASCII bytes, base64, post as form data.
+    payload = urlencode(params, encoding="UTF-8")
+    params["signature"] = base64.b64encode(private_key.sign(payload.encode("ASCII"))).decode()
+
+    response = await http.post(
+        TRANSFER_OUT, content=urlencode(params),
+        headers={"X-MBX-APIKEY": creds.api_key, **FORM},
+    )
 
     assert response.status_code == 200, response.text

@@ -274,6 +274,35 @@ def test_borrow_repay_without_an_asset_reaches_back_seven_days_from_the_end(year
     assert wide == exact
 
 
+def test_borrow_repay_leaves_out_older_records_of_a_longer_window_without_error(
+    year: Desk,
+) -> None:
+    end = year.now - DAY
+    older = year.get(RECORDS, year.credit(), type="BORROW", asset="USDT",
+                     startTime=end - 60 * DAY, endTime=end - 30 * DAY - 1, size=100)
+    wide = year.get(RECORDS, year.credit(), type="BORROW", asset="USDT",
+                    startTime=end - 60 * DAY, endTime=end, size=100)
+
+    assert older["total"] > 0  # the 60 days asked for hold records before the last 30...
+    assert wide["total"] > 0
+    # ...yet the answer covers only the last 30 days, and says nothing about it.
+    assert min(_stamps(wide["rows"], "timestamp")) >= end - 30 * DAY
+    assert set(wide) == {"total", "rows"}
+
+
+def test_borrow_repay_without_an_asset_leaves_out_records_older_than_seven_days(
+    year: Desk,
+) -> None:
+    end = year.now
+    older = year.get(RECORDS, year.credit(), type="BORROW", startTime=end - 14 * DAY,
+                     endTime=end - 7 * DAY - 1, size=100)
+    wide = year.get(RECORDS, year.credit(), type="BORROW", startTime=end - 14 * DAY,
+                    endTime=end, size=100)
+
+    assert older["total"] > 0
+    assert min(_stamps(wide["rows"], "timestamp"), default=end) >= end - 7 * DAY
+
+
 def test_borrow_repay_refuses_a_window_over_one_hundred_days(year: Desk) -> None:
     error = year.error("GET", RECORDS, year.credit(), type="BORROW",
                        startTime=year.now - 101 * DAY)
