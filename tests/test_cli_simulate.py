@@ -127,3 +127,21 @@ def test_simulate_started_in_the_background_by_a_script_stops_on_a_signal(
     finally:
         if _running(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(("flag", "expected"), [([], True), (["--no-sapi-bans"], False)])
+def test_simulate_passes_the_sapi_ban_setting_to_the_simulator(
+    monkeypatch: pytest.MonkeyPatch, flag: list[str], expected: bool,
+) -> None:
+    from binance_instloan._cli import _simulate
+
+    seen: list[object] = []
+
+    async def serve_once(runtime: object, **kwargs: object) -> None:
+        seen.append(kwargs["sapi_bans"])
+
+    monkeypatch.setattr(_simulate, "serve_forever", serve_once)
+    result = CliRunner().invoke(app, ["simulate", "--port", "0", *flag])
+
+    assert result.exit_code == 0, result.output
+    assert seen == [expected]

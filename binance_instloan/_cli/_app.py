@@ -561,6 +561,11 @@ def simulate(
     history_days: Annotated[int, typer.Option(
         "--history-days", min=0, help="Days of prefilled history.",
     )] = SIM_HISTORY_DAYS,
+    sapi_bans: Annotated[bool, typer.Option(
+        "--sapi-bans/--no-sapi-bans",
+        help="Ban an IP with 418 after repeated 429s on /sapi (Binance's sources conflict; "
+             "--no-sapi-bans answers 429 only).",
+    )] = True,
 ) -> None:
     """Serve the simulator on 127.0.0.1 over TCP; prints the base URL and test credentials."""
     from ._simulate import serve_forever
@@ -568,7 +573,8 @@ def simulate(
     session = _session(ctx)
     run_command(
         session,
-        lambda: serve_forever(session.runtime, port=port, seed=seed, history_days=history_days),
+        lambda: serve_forever(session.runtime, port=port, seed=seed, history_days=history_days,
+                              sapi_bans=sapi_bans),
         interrupted=lambda: typer.echo("Simulator stopped.", err=True),
         interrupted_code=ExitCode.OK,
     )

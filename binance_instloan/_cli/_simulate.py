@@ -70,9 +70,11 @@ def _on_stop_signals(stop: asyncio.Event) -> Iterator[None]:
             loop.remove_signal_handler(signum)
 
 
-async def serve_forever(runtime: Runtime, *, port: int, seed: int, history_days: int) -> None:
+async def serve_forever(
+    runtime: Runtime, *, port: int, seed: int, history_days: int, sapi_bans: bool = True,
+) -> None:
     """Serve until Ctrl-C or SIGTERM. A simulator given in ``runtime`` is served as it is."""
-    sim = runtime.simulator or Simulator(seed=seed, history_days=history_days)
+    sim = runtime.simulator or Simulator(seed=seed, history_days=history_days, sapi_bans=sapi_bans)
     stop = asyncio.Event()
     # The handler goes in before the address is printed: whoever reads it may stop us at once.
     with _on_stop_signals(stop):
