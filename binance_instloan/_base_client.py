@@ -12,13 +12,14 @@ import functools
 import logging
 import math
 import os
+import time
 from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Any, Final, Protocol
 
 import httpx
 
-from ._clock import ServerClock
+from ._clock import ServerClock, check_server_time
 from ._constants import (
     CLOCK_REFRESH_SECONDS,
     DEFAULT_BASE_URL,
@@ -132,6 +133,11 @@ def _timeout(value: float | httpx.Timeout | NotGiven | None) -> httpx.Timeout:
     return httpx.Timeout(float(value))
 
 
+def _snippet(body: Any) -> str:
+    text = repr(body)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
 def _mask(api_key: str | None) -> str:
     if not api_key:
         return "None"
@@ -229,6 +235,9 @@ class BaseClient:
         bind_clock = getattr(limiter, "bind_clock", None)
         if callable(bind_clock):
             bind_clock(self._clock.now, lambda: self._clock.uncertainty_ms / 1000.0)
+        clock_moved = getattr(self._limiter, "clock_moved", None)
+        if callable(clock_moved):
+            self._clock.on_adjust(clock_moved)
         self._retry = RetryPolicy(max_retries=max_retries, sleep=asyncio.sleep)
 
     def __repr__(self) -> str:
@@ -310,12 +319,16 @@ class BaseClient:
 
     async def _fetch_server_time(self) -> int:
         body = await self._send_once(ENDPOINTS["server_time"], (), attempt_no=1)
-        if not isinstance(body, dict) or not isinstance(body.get("serverTime"), int):
+        server_time = body.get("serverTime") if isinstance(body, dict) else None
+        problem = check_server_time(server_time, local_ms=time.time() * 1000.0)
+        if problem is not None:
+            # Raised like a failed fetch: the call it was for was not sent, and is retried.
             raise APIConnectionError(
-                f"GET /api/v3/time returned an unexpected body: {body!r}",
-                method="GET", path="/api/v3/time",
+                f"GET /api/v3/time answered an implausible time ({problem}): "
+                f"{_snippet(body)}", method="GET", path="/api/v3/time",
             )
-        return int(body["serverTime"])
+        assert isinstance(server_time, int)
+        return server_time
 
     async def _call(self, endpoint: Endpoint, params: Sequence[tuple[str, str]] = ()) -> Any:
         """Send one API call with retries; return the parsed JSON body."""

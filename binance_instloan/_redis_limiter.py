@@ -49,8 +49,6 @@ from ._errors import (
     RateLimitError,
 )
 from ._limiter import (
-    DEFAULT_BAN_SECONDS,
-    DEFAULT_PAUSE_SECONDS,
     BucketState,
     LimiterState,
     Permit,
@@ -58,7 +56,9 @@ from ._limiter import (
     RateLimits,
     pause_error,
 )
-from ._redis_lua import ACQUIRE, PAUSE, RAISE, RELEASE, Script
+from ._redis_lua import ACQUIRE, LIMITS, PAUSE, RAISE, RELEASE, Script
+from ._redis_settings import limits_mismatch, limits_signature
+from ._retry_after import DEFAULT_BAN_SECONDS, DEFAULT_PAUSE_SECONDS, pause_seconds
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -236,6 +236,9 @@ class RedisLimiter:
         self._account = account
         self._prefix = key_prefix
         self._ban_key = f"{{{key_prefix}:IP:{ip_label}}}:ban"
+        self._limits_key = f"{{{key_prefix}}}:limits"
+        self._signature = limits_signature(self._limits, self._window_ms)
+        self._limits_agreed = False
         self._on_error: OnRedisError = on_redis_error
         self._local_share = float(local_share)
         self._inflight_ms = round(inflight_timeout * 1000)
@@ -298,7 +301,32 @@ class RedisLimiter:
     # -- lifecycle --------------------------------------------------------------------------------
 
     async def __aenter__(self) -> RedisLimiter:
+        await self.check_limits()
         return self
+
+    async def check_limits(self) -> None:
+        """Store this process's limits as the fleet's, or raise :class:`ConfigurationError`
+        if the fleet sharing ``key_prefix`` already runs with different ones.
+
+        ``async with`` calls it; every acquisition checks again, so a process that skips it
+        still refuses before sending anything. An unreachable Redis is left to
+        ``on_redis_error`` at the first acquisition.
+        """
+        with contextlib.suppress(self._redis_error, OSError):
+            await self._check_limits()
+
+    async def _check_limits(self) -> None:
+        if not self._limits.enabled:
+            return  # an unlimited process counts nothing: it cannot overspend the fleet
+        _, (stored,) = await self._run([self._limits_call()])
+        if stored not in (self._signature, self._signature.encode()):
+            raise limits_mismatch(stored, self._signature, where=self._where,
+                                  key=self._limits_key)
+        self._limits_agreed = True
+
+    def _limits_call(self) -> tuple[Script, Sequence[str], Sequence[int | str]]:
+        return (LIMITS, (self._limits_key,),
+                (self._signature, self._inflight_ms + 2 * self._window_ms))
 
     async def __aexit__(
         self,
@@ -372,9 +400,10 @@ class RedisLimiter:
                     await self._nap(lane, answer - self._now() + _WAKE_MARGIN)
 
     def pause_bucket(self, bucket: str, retry_after: float | None) -> None:
-        """Stop ``bucket`` fleet-wide for ``retry_after`` seconds (after a 429)."""
+        """Stop ``bucket`` fleet-wide for ``retry_after`` seconds (after a 429), clamped
+        like :meth:`RateLimiter.pause_bucket <binance_instloan.RateLimiter.pause_bucket>`."""
         lane = self._lanes.get(bucket) or self._new_lane(bucket)
-        seconds = DEFAULT_PAUSE_SECONDS if retry_after is None else max(float(retry_after), 0.0)
+        seconds = pause_seconds(retry_after, DEFAULT_PAUSE_SECONDS)
         until = self._now() + seconds
         lane.paused_until = max(lane.paused_until, until)
         if self._local is not None:
@@ -383,8 +412,11 @@ class RedisLimiter:
         self._spawn(self._write_pause(f"{lane.tag}:pause", until, seconds))
 
     def ban(self, retry_after: float | None) -> None:
-        """Stop every bucket of this IP label fleet-wide for ``retry_after`` s (after a 418)."""
-        seconds = DEFAULT_BAN_SECONDS if retry_after is None else max(float(retry_after), 0.0)
+        """Stop every bucket of this IP label fleet-wide for ``retry_after`` s (after a 418).
+
+        Clamped like :meth:`pause_bucket`, so the key written to Redis expires within 3 days.
+        """
+        seconds = pause_seconds(retry_after, DEFAULT_BAN_SECONDS)
         until = self._now() + seconds
         self._banned_until = max(self._banned_until, until)
         if self._local is not None:
@@ -427,6 +459,14 @@ class RedisLimiter:
 
     async def _ask(self, lane: _Lane, weight: int, now: float) -> Permit | float | None:
         """One round trip: a permit, the server time to try again at, or None to look again."""
+        if not self._limits_agreed:
+            # Once per process, before its first charge: a process that disagrees with the
+            # fleet must not count anything with its own numbers.
+            try:
+                await self._check_limits()
+            except self._unreachable as exc:
+                await self._unreachable_now(exc)
+                return None
         now_ms = math.floor(now * 1000)
         margin_ms = math.ceil(self._uncertainty() * 1000)
         wms = self._window_ms
@@ -442,7 +482,7 @@ class RedisLimiter:
         # permit Redis granted: the callback gives it back.
         task = asyncio.ensure_future(self._run_acquire(keys, args))
         try:
-            ban_raw, answer = await asyncio.shield(task)
+            ban_raw, stored, answer = await asyncio.shield(task)
         except asyncio.CancelledError:
             task.add_done_callback(lambda t: self._abandon(t, lane, member, weight, lo, limit))
             raise
@@ -455,6 +495,11 @@ class RedisLimiter:
                 "nothing was sent"
             ) from exc
         code = int(answer[0])
+        if stored is not None and stored not in (self._signature, self._signature.encode()):
+            if code == 0 and limit >= 0:
+                self._queue_release(tag, member, weight, lo, -1, flush=True)
+            raise limits_mismatch(stored, self._signature, where=self._where,
+                                  key=self._limits_key)
         banned_until_ms = int(ban_raw) if ban_raw else 0
         if banned_until_ms > now_ms:
             self._banned_until = max(self._banned_until, banned_until_ms / 1000)
@@ -474,25 +519,27 @@ class RedisLimiter:
 
     async def _run_acquire(
         self, keys: Sequence[str], args: Sequence[int | str],
-    ) -> tuple[bytes | None, list[Any]]:
+    ) -> tuple[bytes | None, Any, list[Any]]:
         # Releases queued meanwhile ride along (and run first, so the in-flight weight they
-        # free is already gone when the acquire script looks).
+        # free is already gone when the acquire script looks). The fleet's limits are checked
+        # in the same round trip.
         releases, self._pending = self._pending, []
-        calls = [*self._release_calls(releases), (ACQUIRE, keys, args)]
+        check = [self._limits_call()] if self._limits.enabled else []
+        calls = [*check, *self._release_calls(releases), (ACQUIRE, keys, args)]
         try:
             ban_raw, results = await self._run(calls, read_ban=True)
         except BaseException:
             self._lost(releases)
             raise
-        return ban_raw, list(results[-1])
+        return ban_raw, results[0] if check else None, list(results[-1])
 
     def _abandon(
-        self, task: asyncio.Task[tuple[bytes | None, list[Any]]], lane: _Lane, member: str,
+        self, task: asyncio.Task[tuple[bytes | None, Any, list[Any]]], lane: _Lane, member: str,
         weight: int, lo: int, limit: int,
     ) -> None:
         if task.cancelled() or task.exception() is not None:
             return
-        _, answer = task.result()
+        _, _, answer = task.result()
         if int(answer[0]) == 0 and limit >= 0:
             # Granted to a caller that was cancelled before it could send: stop counting it
             # as in flight. Its charge to the window stays, since a header may already have
@@ -752,7 +799,12 @@ class RedisLimiter:
 
 
 async def _await(coro: Awaitable[None]) -> None:
-    await coro
+    # Sharing a pause is best effort: this process pauses anyway, and a task that died here
+    # would only be reported as "Task exception was never retrieved".
+    try:
+        await coro
+    except Exception:
+        logger.exception("sharing a pause through Redis failed; only this process pauses")
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
