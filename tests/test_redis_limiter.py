@@ -764,7 +764,7 @@ async def test_sharing_a_hostile_pause_never_kills_the_background_task(
     loop.set_exception_handler(lambda _, context: unhandled.append(context))
     first, second = fleet(), fleet()
     first.pause_bucket(HISTORY, retry_after)
-    tasks = set(first._background)
+    tasks = set(first._pauses.pending())
     await first.flush()
     assert all(t.done() and t.exception() is None for t in tasks)
     assert unhandled == []
