@@ -38,6 +38,7 @@ __all__ = [
     "Permit",
     "RateLimiter",
     "RateLimits",
+    "carried_weight",
 ]
 
 # Timers fire this long after a boundary so that float rounding at epoch-sized times can never
@@ -235,6 +236,34 @@ def pause_error(
     return None
 
 
+def carried_weight(
+    counts: Mapping[int, int], seconds: float, *, now: float, uncertainty: float, window: float,
+) -> dict[int, int]:
+    """Weight to add per window after the clock estimate moved by ``seconds``.
+
+    ``counts`` is the weight counted per window index under the old estimate; each count may
+    really lie anywhere from ``min(seconds, 0)`` to ``max(seconds, 0)`` (plus the uncertainty)
+    away from where it was counted, so it is added to every other window it overlaps there,
+    among the windows still in play around ``now``. The work depends on ``len(counts)`` and
+    the uncertainty, never on ``seconds``.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not (
+        math.isfinite(seconds) and seconds
+    ):
+        return {}
+    lo_shift, hi_shift = min(seconds, 0.0) - uncertainty, max(seconds, 0.0) + uncertainty
+    first = math.floor((now - uncertainty) / window) - 1
+    last = math.floor((now + uncertainty) / window) + 1
+    carry: dict[int, int] = {}
+    for k, weight in counts.items():
+        lo = max(math.floor((k * window + lo_shift) / window), first)
+        hi = min(math.ceil(((k + 1) * window + hi_shift) / window) - 1, last)
+        for j in range(lo, hi + 1):
+            if j != k:
+                carry[j] = carry.get(j, 0) + weight
+    return carry
+
+
 class RateLimiter:
     """Paces requests per bucket to a weight budget per window of the server's clock.
 
@@ -331,24 +360,11 @@ class RateLimiter:
         budget on top of it. The work depends on the number of windows kept, never on
         ``seconds``.
         """
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not (
-            math.isfinite(seconds) and seconds
-        ):
-            return
         now = self._now()
         uncertainty = max(self._uncertainty(), 0.0)
-        window = self._window
-        lo_shift, hi_shift = min(seconds, 0.0) - uncertainty, max(seconds, 0.0) + uncertainty
-        first = math.floor((now - uncertainty) / window) - 1
-        last = math.floor((now + uncertainty) / window) + 1
         for b in self._buckets.values():
-            carry: dict[int, int] = {}
-            for k, weight in b.counts.items():
-                lo = max(math.floor((k * window + lo_shift) / window), first)
-                hi = min(math.ceil(((k + 1) * window + hi_shift) / window) - 1, last)
-                for j in range(lo, hi + 1):
-                    if j != k:
-                        carry[j] = carry.get(j, 0) + weight
+            carry = carried_weight(b.counts, seconds, now=now, uncertainty=uncertainty,
+                                   window=self._window)
             self._roll(b, now, uncertainty)
             for j, weight in carry.items():
                 b.counts[j] = b.counts.get(j, 0) + weight

@@ -47,10 +47,10 @@ from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ._errors import ClientClosedError, ConfigurationError, RateLimitError
-from ._limiter import BucketState, LimiterState, Permit, RateLimits, pause_error
+from ._limiter import BucketState, LimiterState, Permit, RateLimits, carried_weight, pause_error
 from ._redis_fallback import LimiterUnavailableError, LocalFallback, local_limits
 from ._redis_glue import Call, ReleaseQueue, ScriptRunner
-from ._redis_lua import ACQUIRE, LIMITS, RAISE
+from ._redis_lua import ACQUIRE, ADD, LIMITS, RAISE
 from ._redis_pauses import PauseSharer
 from ._redis_settings import limits_mismatch, limits_signature
 from ._retry_after import DEFAULT_BAN_SECONDS, DEFAULT_PAUSE_SECONDS, pause_seconds
@@ -74,8 +74,8 @@ _FORBIDDEN_IN_NAMES: Final = frozenset("{}")
 class _Lane:
     """One bucket in this process: its FIFO queue and what Redis last said about it."""
 
-    __slots__ = ("bucket", "in_flight", "limit", "lock", "nap", "paused_until", "tag", "used",
-                 "window")
+    __slots__ = ("bucket", "in_flight", "limit", "lock", "mine", "nap", "paused_until", "tag",
+                 "used", "window")
 
     def __init__(self, bucket: str, tag: str, limit: int) -> None:
         self.bucket = bucket
@@ -88,6 +88,8 @@ class _Lane:
         self.window = -1
         self.in_flight = 0
         self.paused_until: float = _NEVER
+        # Weight this process charged per recent window index, for clock_moved.
+        self.mine: dict[int, int] = {}
 
 
 class _RedisPermit(Permit):
@@ -400,6 +402,24 @@ class RedisLimiter:
             self._wake(lane)
         self._pauses.share(self._ban_key, until, seconds)
 
+    def clock_moved(self, seconds: float) -> None:
+        """This process's server clock was just corrected by ``seconds`` (the client calls
+        this after a re-sync): the weight it charged under the old estimate is also charged,
+        fleet-wide, to every window it may really have landed in (see
+        :meth:`RateLimiter.clock_moved <binance_instloan.RateLimiter.clock_moved>`)."""
+        if self._fallback is not None:
+            self._fallback.limiter.clock_moved(seconds)
+        now, uncertainty = self._now(), self._uncertainty()
+        calls: list[Call] = []
+        for lane in self._lanes.values():
+            carry = carried_weight(lane.mine, seconds, now=now, uncertainty=uncertainty,
+                                   window=self._window_ms / 1000)
+            if carry:
+                keys = (f"{lane.tag}:inflight_weight", *(f"{lane.tag}:w:{k}" for k in carry))
+                calls.append((ADD, keys, (self._window_ms, *carry.values())))
+        if calls:
+            self._pauses.send(calls, "weight counted before a clock correction")
+
     def state(self) -> LimiterState:
         """What this process last learned from Redis (or its local limiter, while local)."""
         if self._fallback is not None:
@@ -490,6 +510,11 @@ class RedisLimiter:
         if limit < 0:
             return Permit(None, None, weight, lo)
         lane.in_flight += weight
+        mine = lane.mine
+        for k in [k for k in mine if k < lo - 1]:
+            del mine[k]
+        for k in range(lo, hi + 1):
+            mine[k] = mine.get(k, 0) + weight
         return _RedisPermit(self, lane, weight, member, lo, hi)
 
     async def _run_acquire(

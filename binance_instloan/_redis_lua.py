@@ -23,7 +23,7 @@ from typing import Final
 
 import attrs
 
-__all__ = ["ACQUIRE", "LIMITS", "PAUSE", "RAISE", "RELEASE", "Script"]
+__all__ = ["ACQUIRE", "ADD", "LIMITS", "PAUSE", "RAISE", "RELEASE", "Script"]
 
 
 @attrs.frozen
@@ -159,4 +159,19 @@ if not stored then
 end
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
 return stored
+""")
+
+# KEYS: inflight_weight, window counters.  ARGV: window_ms, then the weight to add to each
+# counter. A counter nobody started yet starts, as in ACQUIRE, with the weight in flight.
+ADD: Final = Script("add", """
+local inflight = tonumber(redis.call('GET', KEYS[1]) or '0')
+for i = 2, #KEYS do
+  local weight = tonumber(ARGV[i])
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('INCRBY', KEYS[i], weight)
+  else
+    redis.call('SET', KEYS[i], inflight + weight, 'PX', 2 * tonumber(ARGV[1]))
+  end
+end
+return 1
 """)

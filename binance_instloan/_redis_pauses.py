@@ -1,4 +1,4 @@
-"""Sharing a 429 pause or a 418 ban with the fleet through Redis.
+"""Sharing a 429 pause or a 418 ban (or a clock correction) with the fleet through Redis.
 
 A pause is applied in this process at once; writing it to Redis for the other processes runs
 in the background and is best effort: if Redis cannot take it, only this process pauses, and
@@ -12,7 +12,7 @@ import logging
 import math
 from typing import Any
 
-from ._redis_glue import ScriptRunner
+from ._redis_glue import Call, ScriptRunner
 from ._redis_lua import PAUSE
 
 __all__ = ["PauseSharer"]
@@ -36,11 +36,16 @@ class PauseSharer:
         The caller clamps ``seconds`` (see ``_retry_after``); the key outlives the pause by one
         window, then Redis forgets it.
         """
+        ttl_ms = math.ceil(seconds * 1000) + self._window_ms
+        self.send([(PAUSE, (key,), (math.ceil(until * 1000), ttl_ms))], "a pause")
+
+    def send(self, calls: list[Call], what: str) -> None:
+        """Run ``calls`` in the background, best effort; ``what`` names them in the log."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # called outside a loop: the pause still holds in this process
-        task = loop.create_task(self._write(key, until, seconds))
+        task = loop.create_task(self._write(calls, what))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -48,14 +53,13 @@ class PauseSharer:
         """The writes still on their way, for ``flush``."""
         return [t for t in self._tasks if not t.done()]
 
-    async def _write(self, key: str, until: float, seconds: float) -> None:
+    async def _write(self, calls: list[Call], what: str) -> None:
         try:
-            ttl_ms = math.ceil(seconds * 1000) + self._window_ms
-            await self._runner.run([(PAUSE, (key,), (math.ceil(until * 1000), ttl_ms))])
+            await self._runner.run(calls)
         except (self._runner.redis_error, OSError) as exc:
-            logger.warning("could not share a pause through Redis at %s (%s); only this process "
-                           "pauses", self._runner.where, exc)
+            logger.warning("could not share %s through Redis at %s (%s); only this process "
+                           "knows it", what, self._runner.where, exc)
         except Exception:
             # Never "Task exception was never retrieved": this process pauses anyway.
-            logger.exception("could not share a pause through Redis at %s; only this process "
-                             "pauses", self._runner.where)
+            logger.exception("could not share %s through Redis at %s; only this process "
+                             "knows it", what, self._runner.where)

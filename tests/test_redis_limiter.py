@@ -813,3 +813,24 @@ async def test_processes_with_the_same_limits_share_the_budget(
         await take(first, HISTORY, 10)
         await take(second, HISTORY, 10)
         assert second.state().buckets[HISTORY].used == 20
+
+
+# -- clock corrections --------------------------------------------------------------------------
+
+
+async def test_weight_counted_before_a_clock_correction_counts_fleet_wide_where_it_landed(
+    fleet: Callable[..., RedisLimiter], clock: VirtualClock,
+) -> None:
+    # The server is 30 s ahead of what the first process learned: the 60 it takes at what it
+    # thinks is 50 s into a window really land 20 s into the next one, where the second
+    # process (whose clock is right) is counting.
+    behind = 30.0
+    offset = -behind
+    late = fleet(now=lambda: clock.t + offset)
+    right = fleet()
+    clock.t = T0 + 40 + behind
+    await take(late, HISTORY, 60)
+    offset = 0.0
+    late.clock_moved(behind)  # a re-sync learns the truth
+    await late.flush()
+    assert not await fits_now(right, clock, HISTORY, 50)

@@ -9,7 +9,8 @@ import httpx
 import pytest
 import respx
 
-from binance_instloan import APIConnectionError, AsyncInstLoanClient
+from binance_instloan import APIConnectionError, AsyncInstLoanClient, RateLimiter, RateLimits
+from tests._support import KEY, SECRET
 
 LTV = "/sapi/v1/margin/loan-group/ltv-details"
 DAY_MS = 86_400_000
@@ -63,3 +64,35 @@ def _json(value: Any) -> bytes:
     if isinstance(value, str):
         return b'"%s"' % value.encode()
     return str(value).encode()
+
+
+class RecordingLimiter(RateLimiter):
+    """A limiter that notes the clock corrections the client reports."""
+
+    def __init__(self) -> None:
+        super().__init__(RateLimits(), now=time.time)
+        self.moves: list[float] = []
+
+    def clock_moved(self, seconds: float) -> None:
+        self.moves.append(seconds)
+        super().clock_moved(seconds)
+
+
+async def test_a_resync_that_corrects_the_clock_tells_the_limiter_by_how_much(
+    api: respx.MockRouter,
+) -> None:
+    ahead = {"ms": 0}
+    api.get("/api/v3/time").mock(side_effect=lambda _: httpx.Response(
+        200, json={"serverTime": now_ms() + ahead["ms"]}))
+    api.get(LTV).mock(side_effect=[
+        httpx.Response(200, json=[]),
+        httpx.Response(400, json={"code": -1021, "msg": "Timestamp outside recvWindow."}),
+        httpx.Response(200, json=[]),
+    ])
+    limiter = RecordingLimiter()
+    async with AsyncInstLoanClient(KEY, SECRET, limiter=limiter) as client:
+        await client.get_ltv_details()
+        ahead["ms"] = 30_000
+        await client.get_ltv_details()
+
+    assert limiter.moves[-1] == pytest.approx(30.0, abs=1.0)
