@@ -446,7 +446,11 @@ class BaseClient:
         self._sends.discard(task)
         self._send_slots.release()
         if task.cancelled() or task.exception() is not None:
-            permit.release()
+            # Without an answer the request may still reach Binance, possibly in the next
+            # window: it keeps counting until that window began, unless it was never sent.
+            exc = None if task.cancelled() else task.exception()
+            never_sent = isinstance(exc, httpx.TransportError) and provably_not_sent(exc)
+            permit.release(may_still_arrive=not never_sent)
         else:
             permit.release(used_weight=used_weight(task.result().headers, endpoint.budget.value))
 

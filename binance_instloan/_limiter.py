@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -140,17 +141,22 @@ class Permit:
         # A permit of a disabled limiter counts nothing, so there is nothing to release.
         self._released = limiter is None
 
-    def release(self, *, used_weight: int | None = None) -> None:
+    def release(self, *, used_weight: int | None = None, may_still_arrive: bool = False) -> None:
         """Stop counting this request as in flight.
 
-        ``used_weight`` is the response's ``X-SAPI-USED-*-WEIGHT-1M`` value, if any. Calling
-        this again does nothing.
+        ``used_weight`` is the response's ``X-SAPI-USED-*-WEIGHT-1M`` value, if any. With
+        ``may_still_arrive`` (it failed without an answer, and may still be on its way to
+        Binance), it keeps counting until the next window has begun, so that it is counted
+        there too. Calling this again does nothing.
         """
         limiter, bucket = self._limiter, self._bucket
         if self._released or limiter is None or bucket is None:
             return
         self._released = True
-        limiter._release(bucket, self.weight, used_weight, wake=True)
+        if may_still_arrive:
+            limiter._release_later(bucket, self.weight)
+        else:
+            limiter._release(bucket, self.weight, used_weight, wake=True)
 
     def __del__(self) -> None:
         # A permit dropped without release (its holder vanished mid-request) must not count as
@@ -553,6 +559,20 @@ class RateLimiter:
                     counts[k] = used_weight
         if wake and b.waiters:
             self._pump(b)
+
+    def _release_later(self, b: _Bucket, weight: int) -> None:
+        """Release once the next window has begun (and been charged what is in flight)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._release(b, weight, None, wake=False)
+            return
+        now = self._now()
+        uncertainty = max(self._uncertainty(), 0.0)
+        next_start = (math.floor((now + uncertainty) / self._window) + 1) * self._window
+        delay = next_start - uncertainty - now + _WAKE_MARGIN
+        loop.call_later(max(delay, _WAKE_MARGIN), functools.partial(
+            self._release, b, weight, None, wake=True))
 
     def _give_back(self, permit: Permit) -> None:
         """Undo the charges of a permit that was granted but never used."""

@@ -109,11 +109,14 @@ class _RedisPermit(Permit):
         self._hi = hi
         self._done = False
 
-    def release(self, *, used_weight: int | None = None) -> None:
+    def release(self, *, used_weight: int | None = None, may_still_arrive: bool = False) -> None:
         if self._done:
             return
         self._done = True
-        self._owner._release(self, used_weight, flush=True)
+        if may_still_arrive:
+            self._owner._release_later(self)
+        else:
+            self._owner._release(self, used_weight, flush=True)
 
     def __del__(self) -> None:
         # Dropped without release: queue the release but start nothing (no loop may be running);
@@ -547,6 +550,21 @@ class RedisLimiter:
             self._releases.put((lane.tag, member, weight, lo, -1), flush=True)
 
     # -- releases ---------------------------------------------------------------------------------
+
+    def _release_later(self, permit: _RedisPermit) -> None:
+        """Release once the window after this one has begun: the request may still arrive,
+        and a window nobody counted yet starts with the weight in flight."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._release(permit, None, flush=False)
+            return
+        now = self._now()
+        margin = self._uncertainty()
+        window = self._window_ms / 1000
+        next_start = (math.floor((now + margin) / window) + 1) * window
+        delay = max(next_start - margin - now + _WAKE_MARGIN, _WAKE_MARGIN)
+        loop.call_later(delay, lambda: self._release(permit, None, flush=True))
 
     def _release(self, permit: _RedisPermit, used_weight: int | None, *, flush: bool) -> None:
         lane = permit._lane

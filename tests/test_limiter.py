@@ -716,3 +716,26 @@ async def test_a_clock_corrected_backwards_keeps_counting_what_it_counted_ahead(
         await request(1_000)
 
     assert max(landed.values()) <= 12_000
+
+
+# -- requests that failed without an answer ------------------------------------------------------
+
+
+@virtual_time
+async def test_a_request_that_may_still_arrive_counts_in_the_next_window_too() -> None:
+    limiter = make_limiter()
+    await sleep_until(EPOCH + 59.9)
+    lost = await limiter.acquire(IP, 12_000)
+    lost.release(may_still_arrive=True)  # its answer was lost: it may land after the boundary
+    await sleep_until(EPOCH + 60.1)
+    assert await admitted_at(limiter, IP, 1) == at(2 * MINUTE)
+
+
+@virtual_time
+async def test_a_request_that_may_still_arrive_stops_counting_once_the_next_window_began() -> None:
+    limiter = make_limiter()
+    lost = await limiter.acquire(IP, 100)
+    lost.release(may_still_arrive=True)
+    assert limiter.state().buckets[IP].in_flight == 100
+    await sleep_until(EPOCH + MINUTE + 0.01)
+    assert limiter.state().buckets[IP].in_flight == 0
