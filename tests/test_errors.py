@@ -21,7 +21,6 @@ from binance_instloan import (
     RiskUnitError,
     ServerError,
 )
-from tests._support import KEY, SECRET, fast_forward_limiter
 
 LOAN = "/sapi/v1/margin/loan-group"
 
@@ -104,13 +103,14 @@ async def test_long_ban_raises_at_once_and_blocks_every_endpoint(
     assert units.call_count == 0
 
 
-async def test_short_ban_is_waited_out_and_the_call_succeeds(api: respx.MockRouter) -> None:
+async def test_short_ban_is_waited_out_and_the_call_succeeds(
+    api: respx.MockRouter, fast_pause_client: AsyncInstLoanClient
+) -> None:
     route = api.get(f"{LOAN}/ltv-details").mock(side_effect=[
         httpx.Response(418, headers={"Retry-After": "0.05"}, json={"code": -1003, "msg": "banned"}),
         httpx.Response(200, json=[]),
     ])
-    async with AsyncInstLoanClient(KEY, SECRET, limiter=fast_forward_limiter()) as client:
-        assert await client.get_ltv_details() == []
+    assert await fast_pause_client.get_ltv_details() == []
     assert route.call_count == 2
 
 
