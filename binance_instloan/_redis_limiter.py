@@ -53,7 +53,12 @@ from ._redis_glue import Call, ReleaseQueue, ScriptRunner
 from ._redis_lua import ACQUIRE, ADD, LIMITS, RAISE
 from ._redis_pauses import PauseSharer
 from ._redis_settings import limits_mismatch, limits_signature
-from ._retry_after import DEFAULT_BAN_SECONDS, DEFAULT_PAUSE_SECONDS, pause_seconds
+from ._retry_after import (
+    DEFAULT_BAN_SECONDS,
+    DEFAULT_PAUSE_SECONDS,
+    MAX_PAUSE_SECONDS,
+    pause_seconds,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -498,14 +503,17 @@ class RedisLimiter:
                 self._releases.put((tag, member, weight, lo, -1), flush=True)
             raise limits_mismatch(stored, self._signature, where=self._where,
                                   key=self._limits_key)
-        banned_until_ms = int(ban_raw) if ban_raw else 0
+        # Another process (perhaps an older version) may have written any pause: none is
+        # believed beyond Binance's longest ban.
+        latest_ms = now_ms + MAX_PAUSE_SECONDS * 1000
+        banned_until_ms = min(int(ban_raw), latest_ms) if ban_raw else 0
         if banned_until_ms > now_ms:
             self._banned_until = max(self._banned_until, banned_until_ms / 1000)
             if code == 0 and limit >= 0:
                 self._releases.put((tag, member, weight, lo, -1), flush=True)
             return None
         if code == 2:
-            lane.paused_until = max(lane.paused_until, int(answer[1]) / 1000)
+            lane.paused_until = max(lane.paused_until, min(int(answer[1]), latest_ms) / 1000)
             return None
         lane.used, lane.window = int(answer[-1]), now_ms // wms
         if code == 1:

@@ -834,3 +834,13 @@ async def test_weight_counted_before_a_clock_correction_counts_fleet_wide_where_
     late.clock_moved(behind)  # a re-sync learns the truth
     await late.flush()
     assert not await fits_now(right, clock, HISTORY, 50)
+
+
+async def test_a_31_year_ban_left_in_redis_by_an_older_process_is_believed_for_three_days(
+    fleet: Callable[..., RedisLimiter], admin: aioredis.Redis, prefix: str,
+) -> None:
+    await admin.set(f"{{{prefix}:IP:desk-1}}:ban", str(int((T0 + 1e9) * 1000)))
+    limiter = fleet()
+    with pytest.raises(IPBannedError) as caught:
+        await limiter.acquire(HISTORY, 10)
+    assert caught.value.retry_after == pytest.approx(THREE_DAYS, abs=0.01)
