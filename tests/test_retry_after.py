@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import httpx
 import pytest
+import respx
 
+from binance_instloan import AsyncInstLoanClient, RateLimiter, RateLimitError, RateLimits
 from binance_instloan._response import retry_after_seconds
 from binance_instloan._retry_after import (
     DEFAULT_PAUSE_SECONDS,
@@ -16,7 +19,9 @@ from binance_instloan._retry_after import (
     pause_seconds,
     read_retry_after,
 )
+from tests._support import KEY, SECRET
 
+LTV = "/sapi/v1/margin/loan-group/ltv-details"
 NOW = 1_800_000_000.0
 THREE_DAYS = 3 * 24 * 3600.0
 
@@ -72,3 +77,35 @@ def test_a_pause_given_no_usable_value_takes_the_default(given: object) -> None:
 ])
 def test_a_pause_given_a_number_is_clamped(given: float, expected: float) -> None:
     assert pause_seconds(given, 120.0) == expected
+
+
+async def test_a_client_told_to_wait_31_years_raises_with_a_three_day_retry_after(
+    api: respx.MockRouter, client: AsyncInstLoanClient,
+) -> None:
+    api.get(LTV).respond(429, headers={"Retry-After": "1000000000"},
+                         json={"code": -1003, "msg": "Too much request weight used"})
+    with pytest.raises(RateLimitError) as caught:
+        await client.get_ltv_details()
+    assert caught.value.retry_after == pytest.approx(THREE_DAYS, abs=1.0)
+
+
+@pytest.mark.parametrize("value", ["-5", "nan"])
+async def test_a_client_told_not_to_wait_still_waits_the_default_pause_before_resending(
+    api: respx.MockRouter, value: str,
+) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # the limiter's clock jumps by what it sleeps
+        slept.append(seconds)
+
+    limiter = RateLimiter(RateLimits(), now=lambda: time.time() + sum(slept), sleep=sleep)
+    route = api.get(LTV).mock(side_effect=[
+        httpx.Response(429, headers={"Retry-After": value},
+                       json={"code": -1003, "msg": "Too much request weight used"}),
+        httpx.Response(200, json=[]),
+    ])
+    async with AsyncInstLoanClient(KEY, SECRET, limiter=limiter) as client:
+        assert await client.get_ltv_details() == []
+
+    assert route.call_count == 2
+    assert sum(slept) == pytest.approx(DEFAULT_PAUSE_SECONDS, abs=0.5)
