@@ -445,10 +445,11 @@ class BaseClient:
     def _send_done(self, permit: Permit, endpoint: Endpoint, task: asyncio.Task[Any]) -> None:
         self._sends.discard(task)
         self._send_slots.release()
-        if task.cancelled() or task.exception() is not None:
+        if task.cancelled():
+            permit.release()  # only aclose() cancels a send: this client sends nothing more
+        elif (exc := task.exception()) is not None:
             # Without an answer the request may still reach Binance, possibly in the next
             # window: it keeps counting until that window began, unless it was never sent.
-            exc = None if task.cancelled() else task.exception()
             never_sent = isinstance(exc, httpx.TransportError) and provably_not_sent(exc)
             permit.release(may_still_arrive=not never_sent)
         else:
