@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import httpx
 
-from ._clock import ServerClock
+from ._clock import ServerClock, check_server_time
 from ._constants import (
     CLOCK_REFRESH_SECONDS,
     DEFAULT_BASE_URL,
@@ -177,6 +177,11 @@ def _attempt_deadline(timeout: httpx.Timeout) -> float | None:
     return float(sum(part for part in parts if part is not None))
 
 
+def _snippet(body: Any) -> str:
+    text = repr(body)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
 def _mask(api_key: str | None) -> str:
     if not api_key:
         return "None"
@@ -305,6 +310,9 @@ class BaseClient:
         bind_clock = getattr(limiter, "bind_clock", None)
         if callable(bind_clock):
             bind_clock(self._clock.now, lambda: self._clock.uncertainty_ms / 1000.0)
+        clock_moved = getattr(self._limiter, "clock_moved", None)
+        if callable(clock_moved):
+            self._clock.on_adjust(clock_moved)
         self._retry = RetryPolicy(max_retries=max_retries, sleep=asyncio.sleep)
 
     def __repr__(self) -> str:
@@ -388,12 +396,16 @@ class BaseClient:
 
     async def _fetch_server_time(self) -> int:
         body = await self._send_once(ENDPOINTS["server_time"], (), attempt_no=1)
-        if not isinstance(body, dict) or not isinstance(body.get("serverTime"), int):
+        server_time = body.get("serverTime") if isinstance(body, dict) else None
+        problem = check_server_time(server_time)
+        if problem is not None:
+            # Raised like a failed fetch: the call it was for was not sent, and is retried.
             raise APIConnectionError(
-                f"GET /api/v3/time returned an unexpected body: {body!r}",
-                method="GET", path="/api/v3/time",
+                f"GET /api/v3/time answered an implausible time ({problem}): "
+                f"{_snippet(body)}", method="GET", path="/api/v3/time",
             )
-        return int(body["serverTime"])
+        assert isinstance(server_time, int)
+        return server_time
 
     async def _call(self, endpoint: Endpoint, params: Sequence[tuple[str, str]] = ()) -> Any:
         """Send one API call with retries; return the parsed JSON body."""
@@ -561,8 +573,13 @@ class BaseClient:
     def _send_done(self, permit: Permit, endpoint: Endpoint, task: asyncio.Task[Any]) -> None:
         self._sends.discard(task)
         self._send_slots.release()
-        if task.cancelled() or task.exception() is not None:
-            permit.release()
+        if task.cancelled():
+            permit.release()  # only aclose() cancels a send: this client sends nothing more
+        elif (exc := task.exception()) is not None:
+            # Without an answer the request may still reach Binance, possibly in the next
+            # window: it keeps counting until that window began, unless it was never sent.
+            never_sent = isinstance(exc, httpx.TransportError) and provably_not_sent(exc)
+            permit.release(may_still_arrive=not never_sent)
         else:
             permit.release(used_weight=used_weight(task.result().headers, endpoint.budget.value))
 

@@ -12,10 +12,28 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Final
 
-__all__ = ["ServerClock"]
+__all__ = ["ServerClock", "check_server_time"]
 
 # serverTime is a whole number of milliseconds, so it may lag the true server time by up to 1 ms.
 _SERVER_TIME_RESOLUTION_MS: Final = 1.0
+# A plausible serverTime: after Binance's API launched, before 2100 (both in ms). Its distance
+# from this machine's clock is not judged: signing follows the server whatever the offset, and a
+# simulator replaying a past date (a fixed virtual clock) is as legitimate as a skewed host.
+_EARLIEST_MS: Final = 1_483_228_800_000  # 2017-01-01
+_LATEST_MS: Final = 4_102_444_800_000  # 2100-01-01
+
+
+def check_server_time(value: object) -> str | None:
+    """Why ``value`` is not a believable ``serverTime``, or None when it is.
+
+    The answer moves every rate-limit window and every signed timestamp, so a bool, a float,
+    or a time before 2017 or after 2100 is refused.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"serverTime must be an integer of milliseconds, not {type(value).__name__}"
+    if not _EARLIEST_MS <= value < _LATEST_MS:
+        return "serverTime is outside 2017..2100"
+    return None
 
 
 class ServerClock:
@@ -30,6 +48,7 @@ class ServerClock:
         "_fetch",
         "_generation",
         "_inflight",
+        "_listeners",
         "_monotonic",
         "_offset_ms",
         "_refresh_seconds",
@@ -57,6 +76,7 @@ class ServerClock:
         self._synced_at: float | None = None
         self._generation = 0
         self._inflight: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[float], None]] = []
 
     def __repr__(self) -> str:
         return (
@@ -90,6 +110,11 @@ class ServerClock:
     def now(self) -> float:
         """The server's current time in seconds, for aligning rate-limit windows."""
         return self._wall() + self._offset_ms / 1000.0
+
+    def on_adjust(self, listener: Callable[[float], None]) -> None:
+        """Call ``listener(seconds)`` whenever a sync moves :meth:`now` by more than the
+        uncertainty claimed before and after it (the rate limiter re-homes what it counted)."""
+        self._listeners.append(listener)
 
     async def ensure_synced(self) -> None:
         """Learn the offset if it was never learned or is older than ``refresh_seconds``."""
@@ -133,7 +158,12 @@ class ServerClock:
         after = self._wall()
         # A wall clock stepped backwards during the fetch would give a negative round trip.
         half_round_trip_ms = max(after - before, 0.0) * 500.0
+        old_offset_ms, old_uncertainty_ms = self._offset_ms, self._uncertainty_ms
         self._offset_ms = float(server_ms) - (before + after) * 500.0
         self._uncertainty_ms = half_round_trip_ms + _SERVER_TIME_RESOLUTION_MS
         self._synced_at = self._monotonic()
         self._generation += 1
+        moved_ms = self._offset_ms - old_offset_ms
+        if abs(moved_ms) > old_uncertainty_ms + self._uncertainty_ms:
+            for listener in self._listeners:
+                listener(moved_ms / 1000.0)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 from collections import deque
@@ -30,6 +31,7 @@ from typing import Final
 import attrs
 
 from ._errors import ConfigurationError, IPBannedError, RateLimitError
+from ._retry_after import DEFAULT_BAN_SECONDS, DEFAULT_PAUSE_SECONDS, pause_seconds
 
 __all__ = [
     "DEFAULT_BAN_SECONDS",
@@ -39,12 +41,9 @@ __all__ = [
     "Permit",
     "RateLimiter",
     "RateLimits",
+    "carried_weight",
 ]
 
-# A 429 without Retry-After: "a few seconds".
-DEFAULT_PAUSE_SECONDS: Final = 5.0
-# A 418 without Retry-After: Binance's shortest ban is 2 minutes (reference 1.7).
-DEFAULT_BAN_SECONDS: Final = 120.0
 # Timers fire this long after a boundary so that float rounding at epoch-sized times can never
 # leave a woken waiter still inside the old window (and re-arming a zero-length timer forever).
 _WAKE_MARGIN: Final = 1e-4
@@ -148,17 +147,22 @@ class Permit:
         # A permit of a disabled limiter counts nothing, so there is nothing to release.
         self._released = limiter is None
 
-    def release(self, *, used_weight: int | None = None) -> None:
+    def release(self, *, used_weight: int | None = None, may_still_arrive: bool = False) -> None:
         """Stop counting this request as in flight.
 
-        ``used_weight`` is the response's ``X-SAPI-USED-*-WEIGHT-1M`` value, if any. Calling
-        this again does nothing.
+        ``used_weight`` is the response's ``X-SAPI-USED-*-WEIGHT-1M`` value, if any. With
+        ``may_still_arrive`` (it failed without an answer, and may still be on its way to
+        Binance), it keeps counting until the next window has begun, so that it is counted
+        there too. Calling this again does nothing.
         """
         limiter, bucket = self._limiter, self._bucket
         if self._released or limiter is None or bucket is None:
             return
         self._released = True
-        limiter._release(bucket, self.weight, used_weight, wake=True)
+        if may_still_arrive:
+            limiter._release_later(bucket, self.weight)
+        else:
+            limiter._release(bucket, self.weight, used_weight, wake=True)
 
     def __del__(self) -> None:
         # A permit dropped without release (its holder vanished mid-request) must not count as
@@ -244,6 +248,34 @@ def pause_error(
     return None
 
 
+def carried_weight(
+    counts: Mapping[int, int], seconds: float, *, now: float, uncertainty: float, window: float,
+) -> dict[int, int]:
+    """Weight to add per window after the clock estimate moved by ``seconds``.
+
+    ``counts`` is the weight counted per window index under the old estimate; each count may
+    really lie anywhere from ``min(seconds, 0)`` to ``max(seconds, 0)`` (plus the uncertainty)
+    away from where it was counted, so it is added to every other window it overlaps there,
+    among the windows still in play around ``now``. The work depends on ``len(counts)`` and
+    the uncertainty, never on ``seconds``.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not (
+        math.isfinite(seconds) and seconds
+    ):
+        return {}
+    lo_shift, hi_shift = min(seconds, 0.0) - uncertainty, max(seconds, 0.0) + uncertainty
+    first = math.floor((now - uncertainty) / window) - 1
+    last = math.floor((now + uncertainty) / window) + 1
+    carry: dict[int, int] = {}
+    for k, weight in counts.items():
+        lo = max(math.floor((k * window + lo_shift) / window), first)
+        hi = min(math.ceil(((k + 1) * window + hi_shift) / window) - 1, last)
+        for j in range(lo, hi + 1):
+            if j != k:
+                carry[j] = carry.get(j, 0) + weight
+    return carry
+
+
 class RateLimiter:
     """Paces requests per bucket to a weight budget per window of the server's clock.
 
@@ -309,20 +341,47 @@ class RateLimiter:
         return await self._wait(b, weight)
 
     def pause_bucket(self, bucket: str, retry_after: float | None) -> None:
-        """Admit nothing from ``bucket`` for ``retry_after`` seconds (after a 429)."""
+        """Admit nothing from ``bucket`` for ``retry_after`` seconds (after a 429).
+
+        None or an unreadable value means the default pause; the pause is clamped between it
+        and Binance's longest ban (3 days).
+        """
         b = self._buckets.get(bucket) or self._new_bucket(bucket)
-        seconds = DEFAULT_PAUSE_SECONDS if retry_after is None else max(float(retry_after), 0.0)
+        seconds = pause_seconds(retry_after, DEFAULT_PAUSE_SECONDS)
         b.paused_until = max(b.paused_until, self._now() + seconds)
         if b.waiters:
             self._pump(b)
 
     def ban(self, retry_after: float | None) -> None:
-        """Admit nothing from any bucket for ``retry_after`` seconds (after a 418)."""
-        seconds = DEFAULT_BAN_SECONDS if retry_after is None else max(float(retry_after), 0.0)
+        """Admit nothing from any bucket for ``retry_after`` seconds (after a 418).
+
+        None or an unreadable value means Binance's shortest ban (2 minutes); clamped as for
+        :meth:`pause_bucket`.
+        """
+        seconds = pause_seconds(retry_after, DEFAULT_BAN_SECONDS)
         self._banned_until = max(self._banned_until, self._now() + seconds)
         for b in self._buckets.values():
             if b.waiters:
                 self._pump(b)
+
+    def clock_moved(self, seconds: float) -> None:
+        """Our estimate of the server clock was just corrected by ``seconds``.
+
+        Weight counted before the correction was counted in windows of the wrong clock: it
+        reached Binance up to ``seconds`` away from where it was counted (the server's clock
+        may have moved before or after each request). It is charged to every window it may
+        have reached, among the windows still in play, so a window can never get our full
+        budget on top of it. The work depends on the number of windows kept, never on
+        ``seconds``.
+        """
+        now = self._now()
+        uncertainty = max(self._uncertainty(), 0.0)
+        for b in self._buckets.values():
+            carry = carried_weight(b.counts, seconds, now=now, uncertainty=uncertainty,
+                                   window=self._window)
+            self._roll(b, now, uncertainty)
+            for j, weight in carry.items():
+                b.counts[j] = b.counts.get(j, 0) + weight
 
     def state(self) -> LimiterState:
         """A snapshot: weight used in the current window, in flight and pauses, per bucket."""
@@ -352,7 +411,10 @@ class RateLimiter:
         return b
 
     def _roll(self, b: _Bucket, now: float, uncertainty: float) -> int:
-        """Charge in-flight weight to every window it may now reach; return the horizon."""
+        """Charge in-flight weight to every window it may now reach; return the horizon.
+
+        The work is bounded by the clock's uncertainty, never by how far the clock moved.
+        """
         horizon = math.floor((now + uncertainty) / self._window)
         if horizon > b.horizon:
             counts = b.counts
@@ -363,6 +425,12 @@ class RateLimiter:
             b.horizon = horizon
             for k in [k for k in counts if k < oldest - 1]:
                 del counts[k]
+        elif b.horizon > horizon + 1:
+            # The clock moved back (a re-sync corrected it): admissions must not be charged
+            # to every window up to where it was. What was counted there stays counted, and
+            # in-flight weight is charged again as those windows come: both err on the safe
+            # side.
+            b.horizon = horizon
         return b.horizon
 
     def _try_admit(self, b: _Bucket, weight: int, now: float) -> Permit | float:
@@ -518,6 +586,20 @@ class RateLimiter:
         if wake and b.waiters:
             self._pump(b)
 
+    def _release_later(self, b: _Bucket, weight: int) -> None:
+        """Release once the next window has begun (and been charged what is in flight)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._release(b, weight, None, wake=False)
+            return
+        now = self._now()
+        uncertainty = max(self._uncertainty(), 0.0)
+        next_start = (math.floor((now + uncertainty) / self._window) + 1) * self._window
+        delay = next_start - uncertainty - now + _WAKE_MARGIN
+        loop.call_later(max(delay, _WAKE_MARGIN), functools.partial(
+            self._release, b, weight, None, wake=True))
+
     def _give_back(self, permit: Permit) -> None:
         """Undo the charges of a permit that was granted but never used."""
         b = permit._bucket
@@ -525,9 +607,8 @@ class RateLimiter:
             return
         permit._released = True
         counts = b.counts
-        for k in range(permit._first_window, b.horizon + 1):
-            if k in counts:
-                counts[k] = max(counts[k] - permit.weight, 0)
+        for k in [k for k in counts if permit._first_window <= k <= b.horizon]:
+            counts[k] = max(counts[k] - permit.weight, 0)
         b.in_flight -= permit.weight
         if b.waiters:
             self._pump(b)

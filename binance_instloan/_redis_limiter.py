@@ -23,6 +23,10 @@ How it works:
 - The used-weight headers of responses raise the shared counter (never lower it), so traffic
   from outside the fleet slows the fleet down.
 
+The parts: ``_redis_lua`` (the scripts), ``_redis_glue`` (running them, batching releases),
+``_redis_pauses`` (sharing 429/418 pauses), ``_redis_fallback`` (``on_redis_error="local"``) and
+``_redis_settings`` (the limits the fleet must agree on); this module admits requests.
+
 What it assumes: windows are computed by each process from its own Binance-synced clock
 (``bind_clock``; the client binds its ``ServerClock``), so every process must have synced with
 Binance and the margin it adds is its own uncertainty; windows are aligned to server time, like
@@ -42,23 +46,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from ._errors import (
-    ClientClosedError,
-    ConfigurationError,
-    InstLoanError,
-    RateLimitError,
-)
-from ._limiter import (
+from ._errors import ClientClosedError, ConfigurationError, RateLimitError
+from ._limiter import BucketState, LimiterState, Permit, RateLimits, carried_weight, pause_error
+from ._redis_fallback import LimiterUnavailableError, LocalFallback, local_limits
+from ._redis_glue import Call, ReleaseQueue, ScriptRunner
+from ._redis_lua import ACQUIRE, ADD, LIMITS, RAISE
+from ._redis_pauses import PauseSharer
+from ._redis_settings import limits_mismatch, limits_signature
+from ._retry_after import (
     DEFAULT_BAN_SECONDS,
     DEFAULT_PAUSE_SECONDS,
-    BucketState,
-    LimiterState,
-    Permit,
-    RateLimiter,
-    RateLimits,
-    pause_error,
+    MAX_PAUSE_SECONDS,
+    pause_seconds,
 )
-from ._redis_lua import ACQUIRE, PAUSE, RAISE, RELEASE, Script
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -73,26 +73,14 @@ OnRedisError = Literal["fail", "local"]
 # window.
 _WAKE_MARGIN: Final = 1e-4
 _NEVER: Final = -math.inf
-# How long a release waits for an acquire to ride along with before it travels alone.
-_RELEASE_DELAY: Final = 0.002
 _FORBIDDEN_IN_NAMES: Final = frozenset("{}")
-
-
-class LimiterUnavailableError(InstLoanError):
-    """The shared rate limiter (Redis) could not be reached, so the request was not sent.
-
-    Raised only with ``on_redis_error="fail"``; ``"local"`` falls back to a local share of the
-    budget instead.
-    """
-
-    request_sent = False
 
 
 class _Lane:
     """One bucket in this process: its FIFO queue and what Redis last said about it."""
 
-    __slots__ = ("bucket", "in_flight", "limit", "lock", "nap", "paused_until", "tag", "used",
-                 "window")
+    __slots__ = ("bucket", "in_flight", "limit", "lock", "mine", "nap", "paused_until", "tag",
+                 "used", "window")
 
     def __init__(self, bucket: str, tag: str, limit: int) -> None:
         self.bucket = bucket
@@ -105,6 +93,8 @@ class _Lane:
         self.window = -1
         self.in_flight = 0
         self.paused_until: float = _NEVER
+        # Weight this process charged per recent window index, for clock_moved.
+        self.mine: dict[int, int] = {}
 
 
 class _RedisPermit(Permit):
@@ -124,11 +114,14 @@ class _RedisPermit(Permit):
         self._hi = hi
         self._done = False
 
-    def release(self, *, used_weight: int | None = None) -> None:
+    def release(self, *, used_weight: int | None = None, may_still_arrive: bool = False) -> None:
         if self._done:
             return
         self._done = True
-        self._owner._release(self, used_weight, flush=True)
+        if may_still_arrive:
+            self._owner._release_later(self)
+        else:
+            self._owner._release(self, used_weight, flush=True)
 
     def __del__(self) -> None:
         # Dropped without release: queue the release but start nothing (no loop may be running);
@@ -225,17 +218,20 @@ class RedisLimiter:
         else:
             self._redis = url_or_client
             self._owns_redis = False
-        self._where = _describe(self._redis)
+        self._scripts = ScriptRunner(self._redis, redis_error=RedisError, no_script=NoScriptError)
+        self._where = self._scripts.where
         # A replica promoted mid-failover answers READONLY: as unreachable as a closed port.
         self._unreachable: tuple[type[BaseException], ...] = (
             RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError,
         )
         self._redis_error: type[BaseException] = RedisError
-        self._no_script: type[BaseException] = NoScriptError
         self._ip_label = ip_label
         self._account = account
         self._prefix = key_prefix
         self._ban_key = f"{{{key_prefix}:IP:{ip_label}}}:ban"
+        self._limits_key = f"{{{key_prefix}}}:limits"
+        self._signature = limits_signature(self._limits, self._window_ms)
+        self._limits_agreed = False
         self._on_error: OnRedisError = on_redis_error
         self._local_share = float(local_share)
         self._inflight_ms = round(inflight_timeout * 1000)
@@ -248,16 +244,9 @@ class RedisLimiter:
         self._banned_until: float = _NEVER
         self._id = uuid.uuid4().hex[:16]
         self._seq = itertools.count(1)
-        # (tag, member, weight, window, header) of permits waiting to be released in Redis.
-        self._pending: list[tuple[str, str, int, int, int]] = []
-        self._flusher: asyncio.Task[None] | None = None
-        self._flush_timer: asyncio.TimerHandle | None = None
-        self._background: set[asyncio.Task[Any]] = set()
-        self._local: RateLimiter | None = None
-        self._local_seed_until: float = _NEVER
-        self._seeded: set[str] = set()
-        self._back: asyncio.Future[None] | None = None
-        self._probe: asyncio.Task[None] | None = None
+        self._releases = ReleaseQueue(self._scripts, self._window_ms)
+        self._pauses = PauseSharer(self._scripts, self._window_ms)
+        self._fallback: LocalFallback | None = None
         self._closed = False
 
     def __repr__(self) -> str:
@@ -275,7 +264,7 @@ class RedisLimiter:
     @property
     def mode(self) -> Literal["redis", "local"]:
         """``"local"`` while Redis is unreachable and this process paces itself alone."""
-        return "local" if self._local is not None else "redis"
+        return "local" if self._fallback is not None else "redis"
 
     def bind_clock(
         self, now: Callable[[], float], uncertainty: Callable[[], float] | None = None,
@@ -298,7 +287,32 @@ class RedisLimiter:
     # -- lifecycle --------------------------------------------------------------------------------
 
     async def __aenter__(self) -> RedisLimiter:
+        await self.check_limits()
         return self
+
+    async def check_limits(self) -> None:
+        """Store this process's limits as the fleet's, or raise :class:`ConfigurationError`
+        if the fleet sharing ``key_prefix`` already runs with different ones.
+
+        ``async with`` calls it; every acquisition checks again, so a process that skips it
+        still refuses before sending anything. An unreachable Redis is left to
+        ``on_redis_error`` at the first acquisition.
+        """
+        with contextlib.suppress(self._redis_error, OSError):
+            await self._check_limits()
+
+    async def _check_limits(self) -> None:
+        if not self._limits.enabled:
+            return  # an unlimited process counts nothing: it cannot overspend the fleet
+        _, (stored,) = await self._scripts.run([self._limits_call()])
+        if stored not in (self._signature, self._signature.encode()):
+            raise limits_mismatch(stored, self._signature, where=self._where,
+                                  key=self._limits_key)
+        self._limits_agreed = True
+
+    def _limits_call(self) -> Call:
+        return (LIMITS, (self._limits_key,),
+                (self._signature, self._inflight_ms + 2 * self._window_ms))
 
     async def __aexit__(
         self,
@@ -313,18 +327,17 @@ class RedisLimiter:
         if self._closed:
             return
         self._closed = True
-        if self._probe is not None:
-            self._probe.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._probe
+        if self._fallback is not None:
+            await self._fallback.close()
         await self.flush()
         if self._owns_redis:
             await self._redis.aclose()
 
     async def flush(self) -> None:
         """Wait until the releases and pauses queued by this process reached Redis (or failed)."""
-        self._schedule_flush()
-        tasks = [t for t in (self._flusher, *self._background) if t is not None and not t.done()]
+        self._releases.schedule_flush()
+        tasks = [t for t in (self._releases.flusher(), *self._pauses.pending())
+                 if t is not None and not t.done()]
         if tasks:
             # asyncio.wait, unlike gather, leaves the writes running if the caller is cancelled.
             await asyncio.wait(tasks)
@@ -360,8 +373,8 @@ class RedisLimiter:
                         raise error
                     await self._nap(lane, paused_until - now + _WAKE_MARGIN)
                     continue
-                if self._local is not None:
-                    local_permit = await self._acquire_local(lane, weight)
+                if self._fallback is not None:
+                    local_permit = await self._fallback.acquire(lane.bucket, weight)
                     if local_permit is not None:
                         return local_permit
                     continue
@@ -372,31 +385,53 @@ class RedisLimiter:
                     await self._nap(lane, answer - self._now() + _WAKE_MARGIN)
 
     def pause_bucket(self, bucket: str, retry_after: float | None) -> None:
-        """Stop ``bucket`` fleet-wide for ``retry_after`` seconds (after a 429)."""
+        """Stop ``bucket`` fleet-wide for ``retry_after`` seconds (after a 429), clamped
+        like :meth:`RateLimiter.pause_bucket <binance_instloan.RateLimiter.pause_bucket>`."""
         lane = self._lanes.get(bucket) or self._new_lane(bucket)
-        seconds = DEFAULT_PAUSE_SECONDS if retry_after is None else max(float(retry_after), 0.0)
+        seconds = pause_seconds(retry_after, DEFAULT_PAUSE_SECONDS)
         until = self._now() + seconds
         lane.paused_until = max(lane.paused_until, until)
-        if self._local is not None:
-            self._local.pause_bucket(bucket, seconds)
+        if self._fallback is not None:
+            self._fallback.limiter.pause_bucket(bucket, seconds)
         self._wake(lane)
-        self._spawn(self._write_pause(f"{lane.tag}:pause", until, seconds))
+        self._pauses.share(f"{lane.tag}:pause", until, seconds)
 
     def ban(self, retry_after: float | None) -> None:
-        """Stop every bucket of this IP label fleet-wide for ``retry_after`` s (after a 418)."""
-        seconds = DEFAULT_BAN_SECONDS if retry_after is None else max(float(retry_after), 0.0)
+        """Stop every bucket of this IP label fleet-wide for ``retry_after`` s (after a 418).
+
+        Clamped like :meth:`pause_bucket`, so the key written to Redis expires within 3 days.
+        """
+        seconds = pause_seconds(retry_after, DEFAULT_BAN_SECONDS)
         until = self._now() + seconds
         self._banned_until = max(self._banned_until, until)
-        if self._local is not None:
-            self._local.ban(seconds)
+        if self._fallback is not None:
+            self._fallback.limiter.ban(seconds)
         for lane in self._lanes.values():
             self._wake(lane)
-        self._spawn(self._write_pause(self._ban_key, until, seconds))
+        self._pauses.share(self._ban_key, until, seconds)
+
+    def clock_moved(self, seconds: float) -> None:
+        """This process's server clock was just corrected by ``seconds`` (the client calls
+        this after a re-sync): the weight it charged under the old estimate is also charged,
+        fleet-wide, to every window it may really have landed in (see
+        :meth:`RateLimiter.clock_moved <binance_instloan.RateLimiter.clock_moved>`)."""
+        if self._fallback is not None:
+            self._fallback.limiter.clock_moved(seconds)
+        now, uncertainty = self._now(), self._uncertainty()
+        calls: list[Call] = []
+        for lane in self._lanes.values():
+            carry = carried_weight(lane.mine, seconds, now=now, uncertainty=uncertainty,
+                                   window=self._window_ms / 1000)
+            if carry:
+                keys = (f"{lane.tag}:inflight_weight", *(f"{lane.tag}:w:{k}" for k in carry))
+                calls.append((ADD, keys, (self._window_ms, *carry.values())))
+        if calls:
+            self._pauses.send(calls, "weight counted before a clock correction")
 
     def state(self) -> LimiterState:
         """What this process last learned from Redis (or its local limiter, while local)."""
-        if self._local is not None:
-            return self._local.state()
+        if self._fallback is not None:
+            return self._fallback.limiter.state()
         now = self._now()
         window = math.floor(now * 1000) // self._window_ms
         buckets = {
@@ -427,6 +462,14 @@ class RedisLimiter:
 
     async def _ask(self, lane: _Lane, weight: int, now: float) -> Permit | float | None:
         """One round trip: a permit, the server time to try again at, or None to look again."""
+        if not self._limits_agreed:
+            # Once per process, before its first charge: a process that disagrees with the
+            # fleet must not count anything with its own numbers.
+            try:
+                await self._check_limits()
+            except self._unreachable as exc:
+                await self._unreachable_now(exc)
+                return None
         now_ms = math.floor(now * 1000)
         margin_ms = math.ceil(self._uncertainty() * 1000)
         wms = self._window_ms
@@ -442,7 +485,7 @@ class RedisLimiter:
         # permit Redis granted: the callback gives it back.
         task = asyncio.ensure_future(self._run_acquire(keys, args))
         try:
-            ban_raw, answer = await asyncio.shield(task)
+            ban_raw, stored, answer = await asyncio.shield(task)
         except asyncio.CancelledError:
             task.add_done_callback(lambda t: self._abandon(t, lane, member, weight, lo, limit))
             raise
@@ -455,14 +498,22 @@ class RedisLimiter:
                 "nothing was sent"
             ) from exc
         code = int(answer[0])
-        banned_until_ms = int(ban_raw) if ban_raw else 0
+        if stored is not None and stored not in (self._signature, self._signature.encode()):
+            if code == 0 and limit >= 0:
+                self._releases.put((tag, member, weight, lo, -1), flush=True)
+            raise limits_mismatch(stored, self._signature, where=self._where,
+                                  key=self._limits_key)
+        # Another process (perhaps an older version) may have written any pause: none is
+        # believed beyond Binance's longest ban.
+        latest_ms = now_ms + MAX_PAUSE_SECONDS * 1000
+        banned_until_ms = min(int(ban_raw), latest_ms) if ban_raw else 0
         if banned_until_ms > now_ms:
             self._banned_until = max(self._banned_until, banned_until_ms / 1000)
             if code == 0 and limit >= 0:
-                self._queue_release(tag, member, weight, lo, -1, flush=True)
+                self._releases.put((tag, member, weight, lo, -1), flush=True)
             return None
         if code == 2:
-            lane.paused_until = max(lane.paused_until, int(answer[1]) / 1000)
+            lane.paused_until = max(lane.paused_until, min(int(answer[1]), latest_ms) / 1000)
             return None
         lane.used, lane.window = int(answer[-1]), now_ms // wms
         if code == 1:
@@ -470,66 +521,58 @@ class RedisLimiter:
         if limit < 0:
             return Permit(None, None, weight, lo)
         lane.in_flight += weight
+        mine = lane.mine
+        for k in [k for k in mine if k < lo - 1]:
+            del mine[k]
+        for k in range(lo, hi + 1):
+            mine[k] = mine.get(k, 0) + weight
         return _RedisPermit(self, lane, weight, member, lo, hi)
 
     async def _run_acquire(
         self, keys: Sequence[str], args: Sequence[int | str],
-    ) -> tuple[bytes | None, list[Any]]:
+    ) -> tuple[bytes | None, Any, list[Any]]:
         # Releases queued meanwhile ride along (and run first, so the in-flight weight they
-        # free is already gone when the acquire script looks).
-        releases, self._pending = self._pending, []
-        calls = [*self._release_calls(releases), (ACQUIRE, keys, args)]
+        # free is already gone when the acquire script looks). The fleet's limits are checked
+        # in the same round trip.
+        releases = self._releases.take()
+        check = [self._limits_call()] if self._limits.enabled else []
+        calls = [*check, *releases, (ACQUIRE, keys, args)]
         try:
-            ban_raw, results = await self._run(calls, read_ban=True)
+            ban_raw, results = await self._scripts.run(calls, get=self._ban_key)
         except BaseException:
-            self._lost(releases)
+            self._releases.lost(releases)
             raise
-        return ban_raw, list(results[-1])
+        return ban_raw, results[0] if check else None, list(results[-1])
 
     def _abandon(
-        self, task: asyncio.Task[tuple[bytes | None, list[Any]]], lane: _Lane, member: str,
+        self, task: asyncio.Task[tuple[bytes | None, Any, list[Any]]], lane: _Lane, member: str,
         weight: int, lo: int, limit: int,
     ) -> None:
         if task.cancelled() or task.exception() is not None:
             return
-        _, answer = task.result()
+        _, _, answer = task.result()
         if int(answer[0]) == 0 and limit >= 0:
             # Granted to a caller that was cancelled before it could send: stop counting it
             # as in flight. Its charge to the window stays, since a header may already have
             # raised the counter past it.
-            self._queue_release(lane.tag, member, weight, lo, -1, flush=True)
-
-    async def _run(
-        self, calls: Sequence[tuple[Script, Sequence[str], Sequence[int | str]]], *,
-        read_ban: bool = False,
-    ) -> tuple[Any, list[Any]]:
-        """Run the scripts in one round trip: EVALSHA, then EVAL for any Redis lost
-        (NOSCRIPT after a restart or SCRIPT FLUSH). With ``read_ban``, GET the IP's ban too.
-
-        The ban lives under the IP label's own hash tag, so on Redis Cluster it cannot be read
-        inside a bucket's script; it rides in the same round trip instead.
-        """
-        pipe = self._redis.pipeline(transaction=False)
-        if read_ban:
-            pipe.get(self._ban_key)
-        for script, keys, args in calls:
-            pipe.evalsha(script.sha, len(keys), *keys, *args)
-        results = await pipe.execute(raise_on_error=False)
-        ban = results.pop(0) if read_ban else None
-        missing = [i for i, result in enumerate(results) if isinstance(result, self._no_script)]
-        for result in (ban, *results):
-            if isinstance(result, BaseException) and not isinstance(result, self._no_script):
-                raise result
-        if missing:
-            pipe = self._redis.pipeline(transaction=False)
-            for i in missing:
-                script, keys, args = calls[i]
-                pipe.eval(script.source, len(keys), *keys, *args)
-            for i, result in zip(missing, await pipe.execute(), strict=True):
-                results[i] = result
-        return ban, results
+            self._releases.put((lane.tag, member, weight, lo, -1), flush=True)
 
     # -- releases ---------------------------------------------------------------------------------
+
+    def _release_later(self, permit: _RedisPermit) -> None:
+        """Release once the window after this one has begun: the request may still arrive,
+        and a window nobody counted yet starts with the weight in flight."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._release(permit, None, flush=False)
+            return
+        now = self._now()
+        margin = self._uncertainty()
+        window = self._window_ms / 1000
+        next_start = (math.floor((now + margin) / window) + 1) * window
+        delay = max(next_start - margin - now + _WAKE_MARGIN, _WAKE_MARGIN)
+        loop.call_later(delay, lambda: self._release(permit, None, flush=True))
 
     def _release(self, permit: _RedisPermit, used_weight: int | None, *, flush: bool) -> None:
         lane = permit._lane
@@ -543,60 +586,7 @@ class RedisLimiter:
             seen = used_weight
             if lane.window == window:
                 lane.used = max(lane.used, used_weight)
-        self._queue_release(lane.tag, permit._member, permit.weight, window, seen, flush=flush)
-
-    def _queue_release(
-        self, tag: str, member: str, weight: int, window: int, seen: int, *, flush: bool,
-    ) -> None:
-        self._pending.append((tag, member, weight, window, seen))
-        if not flush or self._flush_timer is not None or self._flushing():
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        # A short wait lets the next acquire carry the release in its own round trip; only
-        # when none comes does the release cost one of its own.
-        self._flush_timer = loop.call_later(_RELEASE_DELAY, self._schedule_flush)
-
-    def _flushing(self) -> bool:
-        return self._flusher is not None and not self._flusher.done()
-
-    def _schedule_flush(self) -> None:
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
-        if not self._pending or self._flushing():
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        self._flusher = loop.create_task(self._flush())
-
-    async def _flush(self) -> None:
-        # Releases that pile up while one round trip is out go together in the next one.
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                await self._run(self._release_calls(batch))
-            except (self._redis_error, OSError):
-                self._lost(batch)
-
-    def _release_calls(
-        self, batch: Sequence[tuple[str, str, int, int, int]],
-    ) -> list[tuple[Script, Sequence[str], Sequence[int | str]]]:
-        return [
-            (RELEASE, (f"{tag}:inflight", f"{tag}:inflight_weight", f"{tag}:w:{window}"),
-             (member, weight, self._window_ms, seen))
-            for tag, member, weight, window, seen in batch
-        ]
-
-    def _lost(self, batch: Sequence[tuple[str, str, int, int, int]]) -> None:
-        if batch:
-            # Nothing to retry: Redis forgets these permits at their deadline.
-            logger.warning("could not release %d permit(s) in Redis at %s; they stop counting "
-                           "after inflight_timeout", len(batch), self._where)
+        self._releases.put((lane.tag, permit._member, permit.weight, window, seen), flush=flush)
 
     # -- pauses -----------------------------------------------------------------------------------
 
@@ -607,26 +597,6 @@ class RedisLimiter:
             ip=f"the IP {self._ip_label!r}",
             consequence="no process of the fleet sends until it ends",
         )
-
-    async def _write_pause(self, key: str, until: float, seconds: float) -> None:
-        ttl_ms = math.ceil(seconds * 1000) + self._window_ms
-        try:
-            await self._run([(PAUSE, (key,), (math.ceil(until * 1000), ttl_ms))])
-        except (self._redis_error, OSError) as exc:
-            logger.warning("could not share a pause through Redis at %s (%s); only this process "
-                           "pauses", self._where, exc)
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            # Called outside a loop: the pause still holds in this process.
-            if asyncio.iscoroutine(coro):
-                coro.close()
-            return
-        task = loop.create_task(_await(coro))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     # -- waiting ----------------------------------------------------------------------------------
 
@@ -659,78 +629,24 @@ class RedisLimiter:
                 f"({type(exc).__name__}: {exc}); nothing was sent. Pass "
                 "on_redis_error='local' to fall back to a share of the budget"
             ) from exc
-        if self._local is not None:
+        if self._fallback is not None:
             return
-        now = self._now()
-        window = self._limits.window_seconds
         logger.warning("Redis at %s is unreachable (%s): pacing this process to %g of the "
                        "budget until it is back", self._where, exc, self._local_share)
-        limits = self._limits
-        self._local = RateLimiter(
-            RateLimits(
-                ip_weight=max(math.floor(limits.ip_weight * self._local_share), 1),
-                uid_weight=max(math.floor(limits.uid_weight * self._local_share), 1),
-                api_weight=max(math.floor(limits.api_weight * self._local_share), 1),
-                window_seconds=window, max_pause_seconds=limits.max_pause_seconds,
-                enabled=limits.enabled,
-            ),
-            now=self._now, uncertainty=self._uncertainty, sleep=self._sleep,
+        self._fallback = LocalFallback(
+            local_limits(self._limits, self._local_share), where=self._where, now=self._now,
+            uncertainty=self._uncertainty, sleep=self._sleep, banned_until=self._banned_until,
+            paused=[(lane.bucket, lane.paused_until) for lane in self._lanes.values()],
         )
-        # What the others used in this window is no longer visible: treat it as spent.
-        self._local_seed_until = (math.floor((now + self._uncertainty()) / window) + 1) * window
-        self._seeded = set()
-        self._back = asyncio.get_running_loop().create_future()
-        if self._banned_until > now:
-            self._local.ban(self._banned_until - now)
-        for lane in self._lanes.values():
-            if lane.paused_until > now:
-                self._local.pause_bucket(lane.bucket, lane.paused_until - now)
-        self._probe = asyncio.get_running_loop().create_task(self._probe_until_back())
+        self._fallback.start_probe(self._reconnect_after, self._try_return, self._returned,
+                                   (self._redis_error, OSError))
 
-    async def _acquire_local(self, lane: _Lane, weight: int) -> Permit | None:
-        """A permit from the local limiter, or None if Redis came back while waiting for it."""
-        local, back = self._local, self._back
-        assert local is not None
-        assert back is not None
-        limit = local.limits.limit_for(lane.bucket)
-        if weight > limit and local.limits.enabled:
-            raise LimiterUnavailableError(
-                f"Redis at {self._where} is unreachable and weight {weight} exceeds this "
-                f"process's local share of {lane.bucket} ({limit}); nothing was sent"
-            )
-        if lane.bucket not in self._seeded:
-            self._seeded.add(lane.bucket)
-            if self._now() < self._local_seed_until and local.limits.enabled:
-                seed = await local.acquire(lane.bucket, 0)
-                seed.release(used_weight=limit)
-        # A task still waiting here when Redis is back must ask Redis instead: a permit from
-        # the local limiter then would be invisible to the rest of the fleet.
-        acquiring = asyncio.ensure_future(local.acquire(lane.bucket, weight))
-        try:
-            await asyncio.wait((acquiring, back), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if not acquiring.done():
-                acquiring.cancel()
-        if not acquiring.done() or acquiring.cancelled():
-            return None  # cancelled above; the local limiter takes back what it granted
-        return acquiring.result()
+    async def _try_return(self) -> None:
+        await self._redis.ping()
+        await self._claim_return()
 
-    async def _probe_until_back(self) -> None:
-        while True:
-            await asyncio.sleep(self._reconnect_after)
-            try:
-                await self._redis.ping()
-                await self._claim_return()
-            except (self._redis_error, OSError) as exc:
-                logger.debug("Redis at %s still unreachable: %s", self._where, exc)
-                continue
-            logger.warning("Redis at %s is back: sharing the budget again", self._where)
-            self._local = None
-            self._probe = None
-            if self._back is not None:
-                _resolve(self._back)
-                self._back = None
-            return
+    def _returned(self) -> None:
+        self._fallback = None
 
     async def _claim_return(self) -> None:
         """Mark the windows of the next ``reconnect_after`` seconds as spent in Redis.
@@ -748,22 +664,9 @@ class RedisLimiter:
             for lane in self._lanes.values()
         ]
         if calls:
-            await self._run(calls)
-
-
-async def _await(coro: Awaitable[None]) -> None:
-    await coro
+            await self._scripts.run(calls)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-def _describe(client: Redis) -> str:
-    """Where the client connects, without credentials."""
-    kwargs = client.connection_pool.connection_kwargs
-    if "path" in kwargs:
-        return f"unix://{kwargs['path']}"
-    host, port, db = kwargs.get("host", "localhost"), kwargs.get("port", 6379), kwargs.get("db", 0)
-    return f"redis://{host}:{port}/{db}"

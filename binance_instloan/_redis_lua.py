@@ -13,6 +13,7 @@ Keys of one bucket (``tag`` is ``{prefix:IP:<ip_label>:<path>}`` or
 - ``tag:inflight_weight``: the sum of the weights in ``tag:inflight``.
 - ``tag:pause``: the end of a 429 pause. A 418 ban is one key per IP label,
   ``{prefix:IP:<ip_label>}:ban``, read beside the acquire script (see the limiter).
+- ``{prefix}:limits``: the budgets every process of the fleet must share (see ``LIMITS``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Final
 
 import attrs
 
-__all__ = ["ACQUIRE", "PAUSE", "RAISE", "RELEASE", "Script"]
+__all__ = ["ACQUIRE", "ADD", "LIMITS", "PAUSE", "RAISE", "RELEASE", "Script"]
 
 
 @attrs.frozen
@@ -146,4 +147,31 @@ if until_ms > tonumber(redis.call('GET', KEYS[1]) or '0') then
   return 1
 end
 return 0
+""")
+
+# KEYS: the fleet's limits.  ARGV: this process's limits, ttl (ms).  Stores them if none are
+# stored (the first process sets them), keeps them alive, and answers the stored ones.
+LIMITS: Final = Script("limits", """
+local stored = redis.call('GET', KEYS[1])
+if not stored then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+  return ARGV[1]
+end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return stored
+""")
+
+# KEYS: inflight_weight, window counters.  ARGV: window_ms, then the weight to add to each
+# counter. A counter nobody started yet starts, as in ACQUIRE, with the weight in flight.
+ADD: Final = Script("add", """
+local inflight = tonumber(redis.call('GET', KEYS[1]) or '0')
+for i = 2, #KEYS do
+  local weight = tonumber(ARGV[i])
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('INCRBY', KEYS[i], weight)
+  else
+    redis.call('SET', KEYS[i], inflight + weight, 'PX', 2 * tonumber(ARGV[1]))
+  end
+end
+return 1
 """)

@@ -20,6 +20,7 @@ from ._errors import (
     RiskUnitError,
     ServerError,
 )
+from ._retry_after import read_retry_after
 
 DEFAULT_RETRY_AFTER: Final = 5.0
 _AUTH_CODES: Final = frozenset({-2014, -2015, -1022, -1002})
@@ -131,14 +132,8 @@ def body_snippet(content: bytes, limit: int = 120) -> str:
 
 
 def retry_after_seconds(headers: httpx.Headers) -> float | None:
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return max(seconds, 0.0)
+    """``Retry-After`` in seconds, clamped (see ``_retry_after``); None if absent or unreadable."""
+    return read_retry_after(headers.get("Retry-After"))
 
 
 def error_code(body: Any) -> tuple[int | None, str | None]:

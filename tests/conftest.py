@@ -11,7 +11,7 @@ import pytest
 import respx
 from hypothesis import HealthCheck, settings
 
-from binance_instloan import AsyncInstLoanClient, RateLimits
+from binance_instloan import AsyncInstLoanClient, RateLimiter, RateLimits
 from tests._redis import HOW_TO_GET_IT, SKIP_PREFIX
 from tests._support import BASE, KEY, SECRET
 
@@ -52,6 +52,28 @@ async def _no_sleep(seconds: float) -> None:
 async def client(api: respx.MockRouter) -> AsyncIterator[AsyncInstLoanClient]:
     """A client against the mock whose retry backoff does not really sleep."""
     async with AsyncInstLoanClient(KEY, SECRET, max_retries=3) as c:
+        c._retry.sleep = _no_sleep
+        yield c
+
+
+@pytest.fixture
+async def fast_pause_client(api: respx.MockRouter) -> AsyncIterator[AsyncInstLoanClient]:
+    """A client against the mock whose 429/418 pauses pass at once.
+
+    Every pause lasts at least 5 s (see ``_retry_after``); the limiter's clock jumps by
+    whatever it sleeps, so a test that waits one out does not.
+    """
+    ahead = 0.0
+
+    def now() -> float:
+        return time.time() + ahead
+
+    async def sleep(seconds: float) -> None:
+        nonlocal ahead
+        ahead += seconds
+
+    limiter = RateLimiter(RateLimits(), now=now, sleep=sleep)
+    async with AsyncInstLoanClient(KEY, SECRET, max_retries=3, limiter=limiter) as c:
         c._retry.sleep = _no_sleep
         yield c
 

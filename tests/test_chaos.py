@@ -290,13 +290,16 @@ async def run_chaos(sim: Simulator, config: ChaosConfig, *,
         report.clock_offset_ms = client.clock_offset_ms
         report.clock_uncertainty_ms = client._clock.uncertainty_ms
         state = client.rate_limit_state()
-        report.in_flight_weight = sum(b.in_flight for b in state.buckets.values())
         for name in state.buckets:
             seen, budget = sim.max_window_weight(name), config.budget(name)
             if seen > budget:
                 report.over_budget[name] = (seen, budget)
         await _check_writes(client, sim, report)
         await _check_walks(client, report)
+        # Read after the checks: a request that failed without an answer may still arrive, so
+        # it counts as in flight until the next window began.
+        state = client.rate_limit_state()
+        report.in_flight_weight = sum(b.in_flight for b in state.buckets.values())
         pool = _pool(client)
         connections = [] if pool is None else pool.connections
         report.held_slots = [] if pool is None else _held_slots(pool)

@@ -233,3 +233,23 @@ def test_refresh_seconds_must_be_positive() -> None:
 
     with pytest.raises(ValueError, match="refresh_seconds"):
         ServerClock(fetch, refresh_seconds=0)
+
+
+async def test_a_sync_that_moves_the_clock_beyond_its_uncertainty_tells_the_listeners() -> None:
+    clock, server, _ = make_clock(ahead_ms=500.0)
+    moves: list[float] = []
+    clock.on_adjust(moves.append)
+    await clock.ensure_synced()
+    server.ahead_ms = 2500.0
+    await clock.resync()
+    assert moves == [pytest.approx(0.5), pytest.approx(2.0)]
+
+
+async def test_a_sync_within_the_uncertainty_tells_no_one() -> None:
+    clock, server, _ = make_clock(ahead_ms=500.0, round_trip=0.2)
+    await clock.ensure_synced()
+    moves: list[float] = []
+    clock.on_adjust(moves.append)
+    server.ahead_ms = 550.0  # within the 100 ms + 100 ms the two syncs claim
+    await clock.resync()
+    assert moves == []

@@ -104,13 +104,13 @@ async def test_long_ban_raises_at_once_and_blocks_every_endpoint(
 
 
 async def test_short_ban_is_waited_out_and_the_call_succeeds(
-    api: respx.MockRouter, client: AsyncInstLoanClient
+    api: respx.MockRouter, fast_pause_client: AsyncInstLoanClient
 ) -> None:
     route = api.get(f"{LOAN}/ltv-details").mock(side_effect=[
         httpx.Response(418, headers={"Retry-After": "0.05"}, json={"code": -1003, "msg": "banned"}),
         httpx.Response(200, json=[]),
     ])
-    assert await client.get_ltv_details() == []
+    assert await fast_pause_client.get_ltv_details() == []
     assert route.call_count == 2
 
 

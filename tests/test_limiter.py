@@ -522,8 +522,8 @@ async def test_unlimited_mode_admits_everything_at_once() -> None:
 @virtual_time
 async def test_unlimited_mode_still_honours_pauses_and_bans() -> None:
     limiter = make_limiter(RateLimits.unlimited())
-    limiter.pause_bucket(IP, 3.0)
-    assert await admitted_at(limiter, IP, 1) == at(3.0)
+    limiter.pause_bucket(IP, 6.0)
+    assert await admitted_at(limiter, IP, 1) == at(6.0)
     limiter.ban(3600.0)
     with pytest.raises(IPBannedError):
         await limiter.acquire(UID, 1)
@@ -564,13 +564,13 @@ async def test_state_reports_used_weight_in_flight_and_pauses() -> None:
     in_flight = await limiter.acquire(IP, 100)
     await use(limiter, IP, 50)
     await asyncio.sleep(1.0)
-    limiter.pause_bucket(IP, 4.0)
+    limiter.pause_bucket(IP, 6.0)
     limiter.ban(30.0)
     assert limiter.state() == LimiterState(
         buckets={
             IP: BucketState(
                 bucket=IP, limit=12_000, used=150, in_flight=100, window_start=EPOCH,
-                paused_until=at(5.0),  # type: ignore[arg-type]
+                paused_until=at(7.0),  # type: ignore[arg-type]
             )
         },
         banned_until=at(31.0),  # type: ignore[arg-type]
@@ -612,3 +612,130 @@ async def test_two_limiters_share_nothing() -> None:
     assert loop_time() == EPOCH
     assert second.state().banned_until is None
     assert first.state().buckets[IP].used == second.state().buckets[IP].used == 12_000
+
+
+# -- hostile Retry-After values --------------------------------------------------------------------
+
+THREE_DAYS = 3 * 24 * 3600.0
+
+
+@pytest.mark.parametrize("retry_after", [1e9, math.inf])
+@virtual_time
+async def test_a_huge_or_infinite_429_pause_lasts_at_most_three_days(retry_after: float) -> None:
+    limiter = make_limiter(RateLimits(max_pause_seconds=10 * THREE_DAYS))
+    limiter.pause_bucket(IP, retry_after)
+    assert await admitted_at(limiter, IP, 1) == at(THREE_DAYS)
+
+
+@pytest.mark.parametrize("retry_after", [-5.0, math.nan, 0.0])
+@virtual_time
+async def test_a_negative_nan_or_zero_429_pause_still_waits_the_default_pause(
+    retry_after: float,
+) -> None:
+    limiter = make_limiter()
+    limiter.pause_bucket(IP, retry_after)
+    assert await admitted_at(limiter, IP, 1) == at(5.0)
+
+
+@virtual_time
+async def test_an_infinite_ban_is_a_three_day_ban() -> None:
+    limiter = make_limiter(RateLimits(max_pause_seconds=10 * THREE_DAYS))
+    limiter.ban(math.inf)
+    assert limiter.state().banned_until == at(THREE_DAYS)
+
+
+@virtual_time
+async def test_a_nan_ban_is_binances_shortest_ban() -> None:
+    limiter = make_limiter(RateLimits(max_pause_seconds=600))
+    limiter.ban(math.nan)
+    assert limiter.state().banned_until == at(120.0)
+
+
+# -- clock jumps -----------------------------------------------------------------------------------
+
+
+@virtual_time
+async def test_a_clock_jump_of_10_to_the_12_ms_keeps_only_a_few_window_counters() -> None:
+    jump = 0.0
+    limiter = make_limiter(now=lambda: loop_time() + jump, uncertainty=0.5)
+    held = await limiter.acquire(IP, 10)
+    for jump in (-1e9, 1e9, 0.0):  # 10**12 ms back, forward, and home again
+        limiter.clock_moved(jump)
+        await use(limiter, IP, 10)
+        waiting = asyncio.create_task(limiter.acquire(IP, 12_000))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert len(limiter._buckets[IP].counts) <= 6
+    held.release()
+    assert len(limiter._buckets[IP].counts) <= 6
+
+
+@virtual_time
+async def test_weight_counted_before_a_clock_correction_counts_where_it_really_landed() -> None:
+    # Binance's clock is 30 s ahead of what we learned: a request we count in our first
+    # window lands in its second. Then a re-sync corrects our clock by those 30 s.
+    server_ahead = 30.0
+    offset = 0.0
+    limiter = make_limiter(now=lambda: loop_time() + offset)
+    landed: Counter[int] = Counter()
+
+    async def request(weight: int) -> None:
+        permit = await limiter.acquire(IP, weight)
+        landed[window_of(loop_time() + server_ahead)] += weight
+        permit.release()
+
+    await sleep_until(EPOCH + 40)
+    await request(6_000)
+    offset = server_ahead
+    limiter.clock_moved(server_ahead)
+    for _ in range(24):
+        await request(1_000)
+
+    assert max(landed.values()) <= 12_000
+
+
+@virtual_time
+async def test_a_clock_corrected_backwards_keeps_counting_what_it_counted_ahead() -> None:
+    server_behind = -30.0
+    offset = 0.0
+    limiter = make_limiter(now=lambda: loop_time() + offset)
+    landed: Counter[int] = Counter()
+
+    async def request(weight: int) -> None:
+        permit = await limiter.acquire(IP, weight)
+        landed[window_of(loop_time() + server_behind)] += weight
+        permit.release()
+
+    await sleep_until(EPOCH + 80)  # our second window, Binance's first
+    await request(6_000)
+    offset = server_behind
+    limiter.clock_moved(server_behind)
+    for _ in range(24):
+        await request(1_000)
+
+    assert max(landed.values()) <= 12_000
+
+
+# -- requests that failed without an answer ------------------------------------------------------
+
+
+@virtual_time
+async def test_a_request_that_may_still_arrive_counts_in_the_next_window_too() -> None:
+    limiter = make_limiter()
+    await sleep_until(EPOCH + 59.9)
+    lost = await limiter.acquire(IP, 12_000)
+    lost.release(may_still_arrive=True)  # its answer was lost: it may land after the boundary
+    await sleep_until(EPOCH + 60.1)
+    assert await admitted_at(limiter, IP, 1) == at(2 * MINUTE)
+
+
+@virtual_time
+async def test_a_request_that_may_still_arrive_stops_counting_once_the_next_window_began() -> None:
+    limiter = make_limiter()
+    lost = await limiter.acquire(IP, 100)
+    lost.release(may_still_arrive=True)
+    assert limiter.state().buckets[IP].in_flight == 100
+    await sleep_until(EPOCH + MINUTE + 0.01)
+    assert limiter.state().buckets[IP].in_flight == 0

@@ -290,6 +290,7 @@ async def test_a_permit_granted_to_a_cancelled_caller_stops_counting_as_in_fligh
     fleet: Callable[..., RedisLimiter], admin: aioredis.Redis, prefix: str,
 ) -> None:
     limiter = fleet()
+    await take(limiter, LTV, 1)  # the fleet's limits are checked once, before the first charge
     task = asyncio.create_task(limiter.acquire(HISTORY, 10))
     await asyncio.sleep(0)  # the acquire script is on its way
     task.cancel()
@@ -725,3 +726,113 @@ async def test_redis_restarted_mid_run_causes_no_ban_with_local_fallback(
     stats = sim.stats["/sapi/v1/margin/loan-group/interest-history"]
     assert stats.banned == 0
     assert stats.throttled == 0
+
+
+# -- hostile Retry-After values -----------------------------------------------------------------
+
+THREE_DAYS = 3 * 24 * 3600.0
+
+
+@pytest.mark.parametrize("retry_after", [1e9, math.inf])
+async def test_a_huge_or_infinite_ban_expires_from_redis_within_three_days(
+    fleet: Callable[..., RedisLimiter], admin: aioredis.Redis, prefix: str, retry_after: float,
+) -> None:
+    banned, later = fleet(), fleet()
+    banned.ban(retry_after)
+    await banned.flush()
+    ttl_ms = await admin.pttl(f"{{{prefix}:IP:desk-1}}:ban")
+    assert 0 < ttl_ms <= (THREE_DAYS + 60) * 1000
+    with pytest.raises(IPBannedError) as caught:
+        await later.acquire(HISTORY, 10)
+    assert caught.value.retry_after == pytest.approx(THREE_DAYS, abs=0.01)
+
+
+@pytest.mark.parametrize("retry_after", [math.nan, -5.0, math.inf])
+async def test_sharing_a_hostile_pause_never_kills_the_background_task(
+    fleet: Callable[..., RedisLimiter], clock: VirtualClock, retry_after: float,
+) -> None:
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _, context: unhandled.append(context))
+    first, second = fleet(), fleet()
+    first.pause_bucket(HISTORY, retry_after)
+    tasks = set(first._pauses.pending())
+    await first.flush()
+    assert all(t.done() and t.exception() is None for t in tasks)
+    assert unhandled == []
+    expected = THREE_DAYS if retry_after == math.inf else 5.0
+    if expected <= RateLimits().max_pause_seconds:
+        await take(second, HISTORY, 10)  # waits the pause out, fleet-wide
+        assert clock.slept == [pytest.approx(expected, abs=1e-3)]
+    else:
+        with pytest.raises(RateLimitError):
+            await second.acquire(HISTORY, 10)
+
+
+# -- fleet settings -----------------------------------------------------------------------------
+
+
+async def test_a_process_whose_limits_disagree_with_the_fleet_refuses_to_start(
+    fleet: Callable[..., RedisLimiter],
+) -> None:
+    first = fleet(limits=RateLimits(ip_weight=100, window_seconds=60))
+    await take(first, HISTORY, 10)
+    other = fleet(limits=RateLimits(ip_weight=100, window_seconds=30))
+    with pytest.raises(ConfigurationError, match="window_ms=60000"):
+        async with other:
+            pass
+
+
+async def test_a_disagreeing_process_that_skips_async_with_refuses_before_sending(
+    fleet: Callable[..., RedisLimiter], clock: VirtualClock,
+) -> None:
+    first = fleet(limits=RateLimits(ip_weight=100, window_seconds=60))
+    await take(first, HISTORY, 10)
+    other = fleet(limits=RateLimits(ip_weight=500, window_seconds=60))
+    with pytest.raises(ConfigurationError, match="ip_weight=100"):
+        await other.acquire(HISTORY, 10)
+    await other.flush()
+    # Nothing it tried is left counting against the fleet.
+    await take(first, HISTORY, 90)
+    assert clock.slept == []
+
+
+async def test_processes_with_the_same_limits_share_the_budget(
+    fleet: Callable[..., RedisLimiter],
+) -> None:
+    first, second = fleet(), fleet()
+    async with first, second:
+        await take(first, HISTORY, 10)
+        await take(second, HISTORY, 10)
+        assert second.state().buckets[HISTORY].used == 20
+
+
+# -- clock corrections --------------------------------------------------------------------------
+
+
+async def test_weight_counted_before_a_clock_correction_counts_fleet_wide_where_it_landed(
+    fleet: Callable[..., RedisLimiter], clock: VirtualClock,
+) -> None:
+    # The server is 30 s ahead of what the first process learned: the 60 it takes at what it
+    # thinks is 50 s into a window really land 20 s into the next one, where the second
+    # process (whose clock is right) is counting.
+    behind = 30.0
+    offset = -behind
+    late = fleet(now=lambda: clock.t + offset)
+    right = fleet()
+    clock.t = T0 + 40 + behind
+    await take(late, HISTORY, 60)
+    offset = 0.0
+    late.clock_moved(behind)  # a re-sync learns the truth
+    await late.flush()
+    assert not await fits_now(right, clock, HISTORY, 50)
+
+
+async def test_a_31_year_ban_left_in_redis_by_an_older_process_is_believed_for_three_days(
+    fleet: Callable[..., RedisLimiter], admin: aioredis.Redis, prefix: str,
+) -> None:
+    await admin.set(f"{{{prefix}:IP:desk-1}}:ban", str(int((T0 + 1e9) * 1000)))
+    limiter = fleet()
+    with pytest.raises(IPBannedError) as caught:
+        await limiter.acquire(HISTORY, 10)
+    assert caught.value.retry_after == pytest.approx(THREE_DAYS, abs=0.01)

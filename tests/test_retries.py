@@ -165,23 +165,27 @@ async def test_post_connect_failures_give_up_as_connection_error(
     assert caught.value.request_sent is False
 
 
-async def test_post_is_resent_after_a_429(api: respx.MockRouter, client: AsyncInstLoanClient) -> None:
+async def test_post_is_resent_after_a_429(
+    api: respx.MockRouter, fast_pause_client: AsyncInstLoanClient
+) -> None:
     route = api.post(f"{LOAN}/borrow").mock(side_effect=[
         httpx.Response(429, headers={"Retry-After": "0.01"},
                        json={"code": -1003, "msg": "Too much request weight used"}),
         httpx.Response(200, json=BORROWED),
     ])
-    await client.borrow(group_id=1, asset="USDT", amount="5")
+    await fast_pause_client.borrow(group_id=1, asset="USDT", amount="5")
     assert route.call_count == 2
 
 
-async def test_post_is_resent_after_minus_1003(api: respx.MockRouter, client: AsyncInstLoanClient) -> None:
+async def test_post_is_resent_after_minus_1003(
+    api: respx.MockRouter, fast_pause_client: AsyncInstLoanClient
+) -> None:
     route = api.post(f"{LOAN}/borrow").mock(side_effect=[
         httpx.Response(400, headers={"Retry-After": "0.01"},
                        json={"code": -1003, "msg": "Too many requests queued."}),
         httpx.Response(200, json=BORROWED),
     ])
-    await client.borrow(group_id=1, asset="USDT", amount="5")
+    await fast_pause_client.borrow(group_id=1, asset="USDT", amount="5")
     assert route.call_count == 2
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,8 @@ from binance_instloan import (
     ConfigurationError,
     Outcome,
     OutcomeUnknownError,
+    RateLimiter,
+    RateLimits,
 )
 from binance_instloan.simulator import Simulator
 
@@ -153,12 +156,20 @@ async def test_a_429_pause_is_recorded_with_its_length_and_the_call_retried(
     sim: Simulator, otel: Otel
 ) -> None:
     sim.add_fault("error_code", path=LTV, status=429, code=-1003)
-    async with sim.client(**otel.kwargs()) as client:
+    ahead = 0.0
+
+    async def fast_forward(seconds: float) -> None:  # the limiter's clock jumps the pause
+        nonlocal ahead
+        ahead += seconds
+
+    limiter = RateLimiter(RateLimits(), now=lambda: time.time() + ahead, sleep=fast_forward)
+    async with sim.client(limiter=limiter, **otel.kwargs()) as client:
         await client.get_ltv_details()
     assert otel.value("binance_instloan.rate_limit.pauses",
                       http__response__status_code=429) == 1
     (pause,) = otel.points("binance_instloan.rate_limit.pause.duration")
-    assert pause.sum == 1.0  # the simulator's Retry-After
+    # The simulator asks for 1 s; no 429 pause is shorter than the default 5 s.
+    assert pause.sum == 5.0
     assert otel.value("binance_instloan.retries", binance_instloan__reason="rate_limit") == 1
     call = otel.span("binance_instloan.ltv_details")
     assert call.attributes is not None and call.attributes["binance_instloan.attempts"] == 2
