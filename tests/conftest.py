@@ -11,7 +11,8 @@ import pytest
 import respx
 from hypothesis import HealthCheck, settings
 
-from binance_instloan import AsyncInstLoanClient, RateLimiter, RateLimits
+from binance_instloan import AsyncInstLoanClient, RateLimits
+from tests._fast_pause import fast_pause_limiter
 from tests._redis import HOW_TO_GET_IT, SKIP_PREFIX
 from tests._support import BASE, KEY, SECRET
 
@@ -63,16 +64,7 @@ async def fast_pause_client(api: respx.MockRouter) -> AsyncIterator[AsyncInstLoa
     Every pause lasts at least 5 s (see ``_retry_after``); the limiter's clock jumps by
     whatever it sleeps, so a test that waits one out does not.
     """
-    ahead = 0.0
-
-    def now() -> float:
-        return time.time() + ahead
-
-    async def sleep(seconds: float) -> None:
-        nonlocal ahead
-        ahead += seconds
-
-    limiter = RateLimiter(RateLimits(), now=now, sleep=sleep)
+    limiter = fast_pause_limiter()
     async with AsyncInstLoanClient(KEY, SECRET, max_retries=3, limiter=limiter) as c:
         c._retry.sleep = _no_sleep
         yield c

@@ -37,6 +37,7 @@ from binance_instloan._response import (
     NOT_EXECUTED_STATUSES,
     proves_not_executed,
 )
+from tests._fast_pause import fast_pause_limiter
 from tests._support import KEY, SECRET
 
 LOAN = "/sapi/v1/margin/loan-group"
@@ -123,7 +124,8 @@ async def client(
     request: pytest.FixtureRequest, binance: tuple[LoopbackBinance, str],
 ) -> AsyncIterator[AsyncInstLoanClient]:
     _, url = binance
-    async with AsyncInstLoanClient(KEY, SECRET, base_url=url, backend=request.param) as c:
+    async with AsyncInstLoanClient(KEY, SECRET, base_url=url, backend=request.param,
+                                   limiter=fast_pause_limiter()) as c:
         c._retry.sleep = _no_sleep
         yield c
 
