@@ -54,6 +54,27 @@ WAIT_LOG_SECONDS: Final = 2.0
 logger = logging.getLogger("binance_instloan")
 
 
+def log_long_wait(
+    announced: dict[str, float], bucket: str, weight: int, until: float, now: float, *,
+    paused: bool,
+) -> None:
+    """Log at INFO, once per wait, a wait for ``bucket`` of ``WAIT_LOG_SECONDS`` or more.
+
+    ``announced`` remembers the end of the last wait announced per bucket, so a queue that
+    re-arms its timer for the same wait stays quiet.
+    """
+    if not WAIT_LOG_SECONDS <= until - now < math.inf or until <= announced.get(bucket, _NEVER):
+        return
+    announced[bucket] = until
+    why = "paused after a 429/418" if paused else "used up"
+    logger.info(
+        "waiting %.0f s for rate budget (bucket %s %s, weight %d), until %s",
+        until - now, bucket, why, weight,
+        datetime.fromtimestamp(until, UTC).strftime("%H:%M:%SZ"),
+        extra={"rate_budget_wait": until - now, "rate_budget_until": until},
+    )
+
+
 @attrs.frozen
 class RateLimits:
     """The weight budgets the client paces itself to.
@@ -486,20 +507,8 @@ class RateLimiter:
 
     def _log_wait(self, b: _Bucket, weight: int, until: float, now: float) -> None:
         """Say at INFO why the head of ``b`` waits and until when, once per long wait."""
-        if not WAIT_LOG_SECONDS <= until - now < math.inf or until <= self._announced.get(
-            b.name, _NEVER,
-        ):
-            return
-        self._announced[b.name] = until
-        why = "paused after a 429/418" if max(b.paused_until, self._banned_until) > now else (
-            "used up"
-        )
-        logger.info(
-            "waiting %.0f s for rate budget (bucket %s %s, weight %d), until %s",
-            until - now, b.name, why, weight,
-            datetime.fromtimestamp(until, UTC).strftime("%H:%M:%SZ"),
-            extra={"rate_budget_wait": until - now, "rate_budget_until": until},
-        )
+        paused = max(b.paused_until, self._banned_until) > now
+        log_long_wait(self._announced, b.name, weight, until, now, paused=paused)
 
     def _pump(self, b: _Bucket) -> None:
         """Admit waiters from the head of the queue while they fit; then arm a timer."""

@@ -47,7 +47,15 @@ from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ._errors import ClientClosedError, ConfigurationError, RateLimitError
-from ._limiter import BucketState, LimiterState, Permit, RateLimits, carried_weight, pause_error
+from ._limiter import (
+    BucketState,
+    LimiterState,
+    Permit,
+    RateLimits,
+    carried_weight,
+    log_long_wait,
+    pause_error,
+)
 from ._redis_fallback import LimiterUnavailableError, LocalFallback, local_limits
 from ._redis_glue import Call, ReleaseQueue, ScriptRunner
 from ._redis_lua import ACQUIRE, ADD, LIMITS, RAISE
@@ -241,6 +249,7 @@ class RedisLimiter:
         self._uncertainty_fn: Callable[[], float] | None = None
         self._sleep = sleep
         self._lanes: dict[str, _Lane] = {}
+        self._announced: dict[str, float] = {}
         self._banned_until: float = _NEVER
         self._id = uuid.uuid4().hex[:16]
         self._seq = itertools.count(1)
@@ -371,6 +380,7 @@ class RedisLimiter:
                     error = self._pause_error(lane, now)
                     if error is not None:
                         raise error
+                    log_long_wait(self._announced, bucket, weight, paused_until, now, paused=True)
                     await self._nap(lane, paused_until - now + _WAKE_MARGIN)
                     continue
                 if self._fallback is not None:
@@ -382,7 +392,9 @@ class RedisLimiter:
                 if isinstance(answer, Permit):
                     return answer
                 if answer is not None:
-                    await self._nap(lane, answer - self._now() + _WAKE_MARGIN)
+                    now = self._now()
+                    log_long_wait(self._announced, bucket, weight, answer, now, paused=False)
+                    await self._nap(lane, answer - now + _WAKE_MARGIN)
 
     def pause_bucket(self, bucket: str, retry_after: float | None) -> None:
         """Stop ``bucket`` fleet-wide for ``retry_after`` seconds (after a 429), clamped

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import os
 import signal
@@ -413,6 +414,20 @@ async def test_a_429_in_one_process_pauses_that_bucket_in_every_process(
     assert clock.slept == [pytest.approx(5.0, abs=1e-3)]
     await take(second, LTV, 10)  # other buckets carry on
     assert len(clock.slept) == 1
+
+
+async def test_a_long_wait_for_the_fleets_budget_is_logged_at_info(
+    fleet: Callable[..., RedisLimiter], clock: VirtualClock, caplog: pytest.LogCaptureFixture,
+) -> None:
+    first, second = fleet(), fleet()
+    first.pause_bucket(HISTORY, 30.0)
+    await first.flush()
+    with caplog.at_level(logging.INFO, logger="binance_instloan"):
+        await take(second, HISTORY, 10)
+    (record,) = [r for r in caplog.records if hasattr(r, "rate_budget_wait")]
+    assert record.levelno == logging.INFO
+    assert record.rate_budget_wait == pytest.approx(30.0, abs=0.01)
+    assert "paused after a 429/418" in record.getMessage()
 
 
 async def test_a_pause_longer_than_max_pause_seconds_raises_at_once(
