@@ -851,3 +851,20 @@ async def test_a_31_year_ban_left_in_redis_by_an_older_process_is_believed_for_t
     with pytest.raises(IPBannedError) as caught:
         await limiter.acquire(HISTORY, 10)
     assert caught.value.retry_after == pytest.approx(THREE_DAYS, abs=0.01)
+
+
+# -- requests that failed without an answer ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("may_still_arrive", "fits_at_next_window"), [(True, False), (False, True)],
+                         ids=["answer-lost", "answered"])
+async def test_a_request_that_may_still_arrive_counts_fleet_wide_in_the_next_window(
+    fleet: Callable[..., RedisLimiter], clock: VirtualClock,
+    may_still_arrive: bool, fits_at_next_window: bool,
+) -> None:
+    first, second = fleet(), fleet()
+    lost = await first.acquire(HISTORY, 100)  # the whole IP budget of this window
+    lost.release(may_still_arrive=may_still_arrive)
+    await first.flush()
+    clock.t = (T0 // 60 + 1) * 60 + 0.5  # early in the next window
+    assert await fits_now(second, clock, HISTORY, 1) is fits_at_next_window
