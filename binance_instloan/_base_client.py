@@ -59,7 +59,6 @@ from ._models import (
     TransferOutResult,
 )
 from ._response import (
-    DEFAULT_RETRY_AFTER,
     NonJSONBody,
     ResponseInfo,
     body_snippet,
@@ -175,11 +174,6 @@ def _attempt_deadline(timeout: httpx.Timeout) -> float | None:
     if any(part is None for part in parts):
         return None
     return float(sum(part for part in parts if part is not None))
-
-
-def _snippet(body: Any) -> str:
-    text = repr(body)
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _mask(api_key: str | None) -> str:
@@ -402,7 +396,7 @@ class BaseClient:
             # Raised like a failed fetch: the call it was for was not sent, and is retried.
             raise APIConnectionError(
                 f"GET /api/v3/time answered an implausible time ({problem}): "
-                f"{_snippet(body)}", method="GET", path="/api/v3/time",
+                f"{body_snippet(repr(body).encode())}", method="GET", path="/api/v3/time",
             )
         assert isinstance(server_time, int)
         return server_time
@@ -648,12 +642,9 @@ class BaseClient:
         logger.debug("%s %s -> HTTP %d code %s (attempt %d)", method, path, status, error.code,
                      attempt_no)
         if isinstance(error, IPBannedError):
-            self._limiter.ban(error.retry_after if error.retry_after is not None else 120.0)
+            self._limiter.ban(error.retry_after)  # None: the limiter's default ban
         elif isinstance(error, RateLimitError):
-            self._limiter.pause_bucket(
-                endpoint.bucket,
-                error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER,
-            )
+            self._limiter.pause_bucket(endpoint.bucket, error.retry_after)
         elif error.code == -1021:
             try:
                 await self._clock.resync(clock_generation)

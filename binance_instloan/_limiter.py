@@ -42,6 +42,7 @@ __all__ = [
     "RateLimiter",
     "RateLimits",
     "carried_weight",
+    "until_next_window",
 ]
 
 # Timers fire this long after a boundary so that float rounding at epoch-sized times can never
@@ -295,6 +296,13 @@ def carried_weight(
             if j != k:
                 carry[j] = carry.get(j, 0) + weight
     return carry
+
+
+def until_next_window(now: float, uncertainty: float, window: float) -> float:
+    """Seconds from ``now`` until the next window has begun even on the earliest clock the
+    uncertainty allows: how long a request that may still arrive keeps counting."""
+    next_start = (math.floor((now + uncertainty) / window) + 1) * window
+    return max(next_start - uncertainty - now + _WAKE_MARGIN, _WAKE_MARGIN)
 
 
 class RateLimiter:
@@ -602,12 +610,8 @@ class RateLimiter:
         except RuntimeError:
             self._release(b, weight, None, wake=False)
             return
-        now = self._now()
-        uncertainty = max(self._uncertainty(), 0.0)
-        next_start = (math.floor((now + uncertainty) / self._window) + 1) * self._window
-        delay = next_start - uncertainty - now + _WAKE_MARGIN
-        loop.call_later(max(delay, _WAKE_MARGIN), functools.partial(
-            self._release, b, weight, None, wake=True))
+        delay = until_next_window(self._now(), max(self._uncertainty(), 0.0), self._window)
+        loop.call_later(delay, functools.partial(self._release, b, weight, None, wake=True))
 
     def _give_back(self, permit: Permit) -> None:
         """Undo the charges of a permit that was granted but never used."""

@@ -55,6 +55,7 @@ from ._limiter import (
     carried_weight,
     log_long_wait,
     pause_error,
+    until_next_window,
 )
 from ._redis_fallback import LimiterUnavailableError, LocalFallback, local_limits
 from ._redis_glue import Call, ReleaseQueue, ScriptRunner
@@ -579,11 +580,7 @@ class RedisLimiter:
         except RuntimeError:
             self._release(permit, None, flush=False)
             return
-        now = self._now()
-        margin = self._uncertainty()
-        window = self._window_ms / 1000
-        next_start = (math.floor((now + margin) / window) + 1) * window
-        delay = max(next_start - margin - now + _WAKE_MARGIN, _WAKE_MARGIN)
+        delay = until_next_window(self._now(), self._uncertainty(), self._window_ms / 1000)
         loop.call_later(delay, lambda: self._release(permit, None, flush=True))
 
     def _release(self, permit: _RedisPermit, used_weight: int | None, *, flush: bool) -> None:

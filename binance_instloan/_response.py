@@ -22,7 +22,6 @@ from ._errors import (
 )
 from ._retry_after import read_retry_after
 
-DEFAULT_RETRY_AFTER: Final = 5.0
 _AUTH_CODES: Final = frozenset({-2014, -2015, -1022, -1002})
 _RISK_CODES: Final = frozenset({-1024, -1025})
 # -1006/-1007 say outright that the execution status is unknown.

@@ -38,8 +38,9 @@ from ._errors import (
     OutcomeUnknownError,
     RateLimitError,
 )
-from ._response import DEFAULT_RETRY_AFTER, used_weight
+from ._response import used_weight
 from ._retry import retry_reason
+from ._retry_after import DEFAULT_BAN_SECONDS, DEFAULT_PAUSE_SECONDS, pause_seconds
 
 try:
     from opentelemetry import metrics as otel_metrics
@@ -62,11 +63,8 @@ T = TypeVar("T")
 
 INSTRUMENTATION_NAME: Final = "binance_instloan"
 _P: Final = "binance_instloan."
-# A 418 without Retry-After: the limiter bans for Binance's shortest ban (reference 1.7).
-_DEFAULT_BAN_SECONDS: Final = 120.0
-# Retry-After and used-weight values are validated where they are parsed; this only keeps a
-# hostile value from skewing a histogram.
-_MAX_RECORDED_SECONDS: Final = 86_400.0
+# Used-weight values are validated where they are parsed; this only keeps a hostile value
+# from skewing a gauge.
 _MAX_WEIGHT: Final = 10**9
 _DURATION_BUCKETS: Final = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 30.0, 60.0,
@@ -171,11 +169,6 @@ def _histogram(meter: Any, name: str, *, unit: str, description: str,
 
 def _error_type(exc: BaseException) -> str:
     return type(exc).__name__
-
-
-def _seconds(value: float | None, default: float) -> float:
-    seconds = default if value is None else float(value)
-    return min(max(seconds, 0.0), _MAX_RECORDED_SECONDS)
 
 
 class _Call:
@@ -358,8 +351,9 @@ class _OTelTelemetry(Telemetry):
         if isinstance(exc, RateLimitError) and exc.status_code in (418, 429):
             # Raised by _handle for Binance's answer; the limiter's own refusals arrive wrapped.
             banned = isinstance(exc, IPBannedError)
-            seconds = _seconds(exc.retry_after,
-                               _DEFAULT_BAN_SECONDS if banned else DEFAULT_RETRY_AFTER)
+            # The pause the limiter applies for this answer: the same reading and clamp.
+            seconds = pause_seconds(exc.retry_after,
+                                    DEFAULT_BAN_SECONDS if banned else DEFAULT_PAUSE_SECONDS)
             attrs: dict[str, Any] = {_P + "bucket": "*" if banned else endpoint.bucket,
                      "http.response.status_code": exc.status_code}
             if self._pauses is not None and self._pause_length is not None:

@@ -60,7 +60,7 @@ class _RedactSignatures(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and record.args:
             record.args = tuple(
-                _SIGNATURE.sub("signature=<redacted>", str(arg))
+                redact(str(arg))
                 if isinstance(arg, httpx.URL | str) and "signature=" in str(arg) else arg
                 for arg in record.args
             )

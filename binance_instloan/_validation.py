@@ -26,7 +26,7 @@ MAX_LONG: Final = 2**63 - 1
 AMOUNT_MAX_DIGITS: Final = 20
 # The plain ASCII decimals an amount string may be; Decimal() also takes "1_000", "+5", " 5",
 # "1e3" and non-ASCII digits, none of which a desk means to send.
-_PLAIN_DECIMAL: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+PLAIN_DECIMAL: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 
 
 def _type_name(value: object) -> str:
@@ -100,7 +100,7 @@ def amount(value: object, name: str = "amount") -> str:
             name, f"must be a Decimal, int or str, not {_type_name(value)}"
         )
     if isinstance(value, str):
-        if len(value) > 2 * AMOUNT_MAX_DIGITS + 1 or not _PLAIN_DECIMAL.fullmatch(value):
+        if len(value) > 2 * AMOUNT_MAX_DIGITS + 1 or not PLAIN_DECIMAL.fullmatch(value):
             raise InvalidParameterError(
                 name, f"must be a plain decimal such as '12.5' (ASCII digits and one point, at "
                 f"most {AMOUNT_MAX_DIGITS} digits either side), not {_short(value)}"

@@ -8,15 +8,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
+from .._validation import AMOUNT_MAX_DIGITS, PLAIN_DECIMAL, amount
+
 _RELATIVE: Final = re.compile(r"(?P<n>\d+(?:\.\d+)?)(?P<unit>[smhdw])", re.IGNORECASE)
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
-
-
-# Money is typed the way Binance writes it: ASCII digits, at most one point, no sign, exponent,
-# underscore or non-ASCII digit (Python's Decimal() accepts all of those, and "1e3" would
-# borrow 1000). Binance's amount fields take at most 20 digits either side of the point.
-_LEGAL_AMOUNT: Final = re.compile(r"([0-9]{1,20})(\.[0-9]{1,20})?", re.ASCII)
-_PLAIN_DECIMAL: Final = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
 class ValueProblem(ValueError):
@@ -29,15 +24,19 @@ class AmountOutOfRange(ValueProblem):
 
 def parse_amount(text: str) -> Decimal:
     """A positive plain ASCII decimal amount, exactly as typed (never through float)."""
-    if not _PLAIN_DECIMAL.fullmatch(text):
+    # The SDK's own rule for amount strings (Decimal() would also take "1e3", "1_000", "+5"
+    # or non-ASCII digits, and "1e3" would borrow 1000), checked here first so that the
+    # CLI can tell a typo (usage error) from an amount Binance refuses (exit 5).
+    if not PLAIN_DECIMAL.fullmatch(text):
         raise ValueProblem(
             f"{text!r} is not a decimal number: type ASCII digits with at most one '.', "
             "like 100 or 0.5 (no sign, exponent, '_' or ',')"
         )
-    if not _LEGAL_AMOUNT.fullmatch(text):
+    whole, _, fraction = text.partition(".")
+    if max(len(whole), len(fraction)) > AMOUNT_MAX_DIGITS:
         raise AmountOutOfRange(
-            f"amount {text!r} has more than 20 digits before or after the point, which "
-            "Binance refuses"
+            f"amount {text!r} has more than {AMOUNT_MAX_DIGITS} digits before or after the "
+            "point, which Binance refuses"
         )
     value = Decimal(text)
     if value <= 0:
@@ -46,8 +45,8 @@ def parse_amount(text: str) -> Decimal:
 
 
 def wire_amount(value: Decimal) -> str:
-    """The amount as the client sends it: positional notation."""
-    return format(value, "f")
+    """The amount exactly as the client will send it."""
+    return amount(value)
 
 
 def parse_time(text: str, *, now: Callable[[], datetime] | None = None) -> datetime:
