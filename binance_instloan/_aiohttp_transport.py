@@ -128,13 +128,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """Sends httpx requests over one ``aiohttp.ClientSession``, created on first use (it must
     be made inside the running event loop)."""
 
-    def __init__(self, *, max_connections: int, keepalive_expiry: float | None) -> None:
+    def __init__(
+        self, *, max_connections: int, keepalive_expiry: float | None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self._max_connections = max_connections
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
         # Loading the CA bundle takes milliseconds: here, not on the event loop's first request.
-        self._ssl_context: ssl.SSLContext = httpx.create_ssl_context()
+        self._ssl_context: ssl.SSLContext = ssl_context or httpx.create_ssl_context()
 
     def _open_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(

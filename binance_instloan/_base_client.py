@@ -278,16 +278,23 @@ class BaseClient:
         )
         redact_httpx_logs()
         self._owns_http = http_client is None
-        self._http = http_client or create_http_client(
-            backend=backend, transport=transport, timeout=self._timeout
-        )
         # Writes get a pool of their own whose idle connections expire fast: a write on a
         # connection the server is closing never arrives, yet is an unknown outcome. A user's
         # http_client or transport carries everything.
-        self._write_http = self._http if http_client is not None or transport is not None else (
-            create_http_client(backend=backend, transport=None, timeout=self._timeout,
-                               keepalive_expiry=WRITE_KEEPALIVE_EXPIRY)
-        )
+        if http_client is not None or transport is not None:
+            self._http = http_client or create_http_client(
+                backend=backend, transport=transport, timeout=self._timeout
+            )
+            self._write_http = self._http
+        else:
+            tls = httpx.create_ssl_context()  # loaded once, for both pools
+            self._http = create_http_client(
+                backend=backend, transport=None, timeout=self._timeout, ssl_context=tls
+            )
+            self._write_http = create_http_client(
+                backend=backend, transport=None, timeout=self._timeout,
+                keepalive_expiry=WRITE_KEEPALIVE_EXPIRY, ssl_context=tls,
+            )
         self._deadline = _attempt_deadline(self._timeout)
         self._max_response_bytes = DEFAULT_MAX_RESPONSE_BYTES
         self._closed = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import ssl
 from typing import Final, Literal
 
 import httpx
@@ -84,11 +85,13 @@ def create_http_client(
     transport: httpx.AsyncBaseTransport | None,
     timeout: httpx.Timeout,
     keepalive_expiry: float = KEEPALIVE_EXPIRY,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
     """Build the HTTP client the API client owns.
 
     ``keepalive_expiry``: how long an idle connection may be reused. The client keeps a second
-    pool with a short one for writes (see ``WRITE_KEEPALIVE_EXPIRY``).
+    pool with a short one for writes (see ``WRITE_KEEPALIVE_EXPIRY``); both share one
+    ``ssl_context``, since loading the CA bundle is most of a client's construction time.
     """
     # Many tasks share one client; keeping connections alive avoids TLS handshakes between
     # bursts of history calls.
@@ -98,8 +101,10 @@ def create_http_client(
     )
     if transport is not None:
         return httpx.AsyncClient(transport=transport, timeout=timeout)
+    if ssl_context is None:
+        ssl_context = httpx.create_ssl_context()
     if backend == "httpx":
-        return httpx.AsyncClient(timeout=timeout, limits=limits)
+        return httpx.AsyncClient(timeout=timeout, limits=limits, verify=ssl_context)
     if backend == "aiohttp":
         try:
             from ._aiohttp_transport import AiohttpTransport
@@ -109,7 +114,8 @@ def create_http_client(
             ) from exc
         return httpx.AsyncClient(
             transport=AiohttpTransport(
-                max_connections=MAX_CONNECTIONS, keepalive_expiry=keepalive_expiry
+                max_connections=MAX_CONNECTIONS, keepalive_expiry=keepalive_expiry,
+                ssl_context=ssl_context,
             ),
             timeout=timeout,
         )
