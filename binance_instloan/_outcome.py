@@ -397,6 +397,14 @@ class OutcomeMethods(RiskUnitMethods, HistoryMethods):
         self, action: str, check: Callable[[], Awaitable[_Verdict]], sent_at_ms: int,
         recv_window: int, deadline: float, poll_interval: float, settle: float,
     ) -> OutcomeResolution:
+        """Check until the evidence settles; every verdict is counted by the telemetry."""
+        return self._telemetry.resolved(await self._settle_checks(
+            action, check, sent_at_ms, recv_window, deadline, poll_interval, settle))
+
+    async def _settle_checks(
+        self, action: str, check: Callable[[], Awaitable[_Verdict]], sent_at_ms: int,
+        recv_window: int, deadline: float, poll_interval: float, settle: float,
+    ) -> OutcomeResolution:
         give_up_at = time.monotonic() + deadline
         # After this server time Binance can no longer start executing the request.
         final_ms = sent_at_ms + recv_window + int(settle * 1000)
@@ -405,22 +413,21 @@ class OutcomeMethods(RiskUnitMethods, HistoryMethods):
             verdict = await check()
             checks += 1
             if verdict.outcome is not None:
-                return self._telemetry.resolved(OutcomeResolution(
-                    verdict.outcome, action, verdict.explanation, verdict.candidates,
-                    verdict.evidence, checks))
+                return OutcomeResolution(verdict.outcome, action, verdict.explanation,
+                                         verdict.candidates, verdict.evidence, checks)
             checked_at = self._clock.now_ms()
             if checked_at >= final_ms and verdict.final is not None:
-                return self._telemetry.resolved(OutcomeResolution(
+                return OutcomeResolution(
                     verdict.final, action,
                     f"{verdict.explanation}, and the request's timestamp is now older than "
                     f"recvWindow ({recv_window} ms) plus {settle:.0f} s, so Binance can no "
-                    "longer execute it", verdict.candidates, verdict.evidence, checks))
+                    "longer execute it", verdict.candidates, verdict.evidence, checks)
             remaining = give_up_at - time.monotonic()
             if remaining <= 0:
-                return self._telemetry.resolved(OutcomeResolution(
+                return OutcomeResolution(
                     Outcome.UNKNOWN, action,
                     f"{verdict.explanation}; the deadline passed before the evidence settled",
-                    verdict.candidates, verdict.evidence, checks))
+                    verdict.candidates, verdict.evidence, checks)
             wait = min(poll_interval, remaining)
             if verdict.final is not None and checked_at < final_ms:
                 wait = min(wait, (final_ms - checked_at) / 1000)
